@@ -1,0 +1,94 @@
+"""`licsim run SCENARIO`: run a scenario and write its ledger, series, yearly table and charts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sim.errors import UserError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+
+
+def run(
+    scenario: str = typer.Argument(..., help="scenario YAML file, or a shipped scenario's name"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="root seed (default: the scenario's seed)"),
+    replications: int = typer.Option(1, "--replications", "-n", help="number of seeded replications"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>/)"),
+    workers: int = typer.Option(0, "--workers", help="worker processes (default: cores, 1 = no subprocesses)"),
+) -> None:
+    """Run SCENARIO; write deals.parquet, monthly.parquet, yearly.csv, manifest.json and charts/."""
+    from sim.scenarios.loader import load_scenario, scenario_to_dict
+
+    sc = load_scenario(scenario)
+    if replications < 1:
+        raise UserError(f"--replications: {replications} is not allowed; use 1 or more")
+    if seed is not None and seed < 0:
+        raise UserError(f"--seed: {seed} is not allowed; use 0 or more")
+    root = sc.seed if seed is None else seed
+    outdir = out if out is not None else Path("results") / sc.name
+    if outdir.exists() and not outdir.is_dir():
+        raise UserError(f"--out: {outdir} exists and is not a folder")
+    workers = workers or (os.cpu_count() or 1)
+
+    import pandas as pd
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sim.analysis.charts import write_run_charts
+    from sim.analysis.metrics import yearly_table
+    from sim.io import atomic_dir, write_csv, write_json, write_parquet
+    from sim.model.run import replication_seeds, run_replications, simulate
+    from sim.provenance import manifest
+
+    console = Console(stderr=True)
+    seeds = [root] if replications == 1 else replication_seeds(root, replications)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as progress:
+        if replications == 1:
+            from sim.scenarios.schema import month_index
+
+            months = month_index(sc.end) - month_index(sc.start) + 1
+            task = progress.add_task(f"{sc.name}: months", total=months)
+            results = [simulate(sc, seeds[0], 0, on_month=lambda m: progress.advance(task))]
+        else:
+            task = progress.add_task(f"{sc.name}: replications", total=replications)
+            results = run_replications(sc, seeds, workers=min(workers, replications),
+                                       on_done=lambda r: progress.advance(task))
+    deals = pd.concat([r.deals for r in results], ignore_index=True)
+    monthly = pd.concat([r.monthly for r in results], ignore_index=True)
+    yearly = yearly_table(deals, monthly)
+    with atomic_dir(outdir) as tmp:
+        write_parquet(deals, tmp / "deals.parquet")
+        write_parquet(monthly, tmp / "monthly.parquet")
+        write_csv(yearly, tmp / "yearly.csv")
+        write_run_charts(yearly, tmp / "charts", title=sc.name)
+        write_json(manifest(kind="run", scenario=scenario_to_dict(sc), scenario_file=str(scenario),
+                            root_seed=root, seeds=seeds, replications=replications),
+                   tmp / "manifest.json")
+    print_summary(yearly, sc.name)
+    typer.echo(f"outputs: {outdir}/ (deals.parquet, monthly.parquet, yearly.csv, manifest.json)")
+    typer.echo(f"charts:  {outdir / 'charts'}/")
+
+
+def print_summary(yearly, name: str) -> None:
+    """A short yearly table on the terminal (means across replications)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    mean = yearly.groupby("year").mean(numeric_only=True)
+    table = Table(title=f"{name}: China out-licensing by year (mean of {yearly['replication'].nunique()} run(s))")
+    for col in ("year", "deals", "upfront $B", "headline $B", "up/head", "preclin.", "MNC", "financing $B"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for year, row in mean.iterrows():
+        table.add_row(str(year), f"{row['deals']:.0f}", f"{row['upfront_usd'] / 1e9:.2f}",
+                      f"{row['total_value_usd'] / 1e9:.1f}",
+                      "-" if row["upfront_to_value"] != row["upfront_to_value"] else f"{row['upfront_to_value']:.1%}",
+                      f"{row.get('share_stage_preclinical', 0):.0%}", f"{row.get('share_kind_mnc', 0):.0%}",
+                      f"{row['primary_financing_usd'] / 1e9:.2f}")
+    Console().print(table)

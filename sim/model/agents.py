@@ -1,0 +1,288 @@
+"""The decision-makers, as Mesa agents: Chinese biotechs and the three kinds of buyer.
+
+Design notes:
+- Buyers (MNC, mid-size pharma, US incubator, regional licensee) are few; each steps on its
+  own each month: it receives its budget (a declared source) and BD capacity credits.
+  Its preferences (stage appetite, trust, urgency, focus) enter the market's valuation
+  matrix as one row each.
+- Biotechs are many. Their state lives in the model's entity columns (cash in
+  :class:`~sim.model.accounts.Accounts`), and their rules are written here as vectorised
+  policies over the whole population, so a month costs a few numpy calls, not a loop.
+
+Biotech finance, per month (runway = cash / burn):
+    p(raise) = financing_rate * funding^e * 1.35^(best stage - 1) * exp(0.2 q_best)
+               if runway < trigger + opportunistic_months * funding
+    round    = round_size * exp(gain * (best stage - 1)) * funding^elasticity * LogN(0, 0.4)
+Reservation price of a rights package (falls as runway shortens, QM24):
+    ask = own_value_share * value * (floor + (1 - floor) * min(1, runway / hold_runway))
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.scenarios.schema import AREAS, STAGES, Stage
+
+if TYPE_CHECKING:
+    from sim.model.model import LicensingMarket
+
+
+class Kind(IntEnum):
+    """Entity kinds; names are the labels used in the deal ledger."""
+
+    biotech = 0
+    mnc = 1
+    mid_size = 2
+    incubator = 3
+    regional = 4
+
+
+CULTURE = {"US": "US", "EU": "EU", "UK": "EU", "CH": "EU", "JP": "JP", "KR": "JP"}
+
+
+class Biotech(mesa.Agent):
+    """A Chinese biotech (licensor). Its columns: ``model.ent`` row ``entity``."""
+
+    def __init__(self, model: "LicensingMarket", entity: int):
+        super().__init__(model)
+        self.entity = entity
+
+    @property
+    def cash(self) -> float:
+        return float(self.model.accounts.cash[self.entity])
+
+    @property
+    def strategy(self) -> str:
+        return "partnership_first" if self.model.ent.strategy[self.entity] else "ipo_first"
+
+    # --------------------------------------------------------------- population policies
+    @staticmethod
+    def runway(model: "LicensingMarket", entities: np.ndarray) -> np.ndarray:
+        """Months of cash at the current burn (inf when nothing is burning)."""
+        burn = model.ent.burn[entities]
+        cash = model.accounts.cash[entities]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(burn > 0, cash / np.maximum(burn, 1e-9), np.inf)
+
+    @staticmethod
+    def own_value_share(model: "LicensingMarket") -> float:
+        """What a biotech thinks its ex-China rights are worth, relative to a global buyer.
+
+        Abundant capital makes developing alone (and an IPO exit) a real alternative, so
+        reservation prices rise with the funding climate (QM24: core assets held when money allows).
+        """
+        b = model.sc.biotech
+        return b.own_value_share * (1.0 + b.funding_value_gain * model.now["funding"])
+
+    @staticmethod
+    def reservation_factor(model: "LicensingMarket", entities: np.ndarray) -> np.ndarray:
+        b = model.sc.biotech
+        runway = Biotech.runway(model, entities)
+        hold = max(b.hold_runway_months, 1e-9)
+        return b.reservation_floor + (1.0 - b.reservation_floor) * np.minimum(1.0, runway / hold)
+
+    @staticmethod
+    def raise_financing(model: "LicensingMarket") -> tuple[float, int]:
+        """Biotechs short of runway try to raise a round; returns (dollars raised, rounds)."""
+        b = model.sc.biotech
+        ent = model.ent
+        alive = ent.alive_biotechs()
+        if alive.size == 0:
+            return 0.0, 0
+        funding = model.now["funding"]
+        trigger = b.financing_trigger_months + b.opportunistic_months * funding
+        trying = alive[Biotech.runway(model, alive) < trigger]
+        if trying.size == 0:
+            return 0.0, 0
+        best_stage, best_q = model.best_assets(trying)
+        ipo = ent.strategy[trying] == 0
+        p = (b.financing_rate * funding ** b.financing_odds_elasticity * 1.35 ** (best_stage - 1)
+             * np.exp(0.2 * best_q)
+             * np.where(ipo, 1.15, 1.0))
+        p = np.clip(p, 0.0, 0.95)
+        won = model.rng.random(trying.size) < p
+        winners = trying[won]
+        if winners.size == 0:
+            return 0.0, 0
+        size = (b.round_size_usd * np.exp(b.round_size_stage_gain * (best_stage[won] - 1))
+                * funding ** b.round_size_elasticity * model.rng.lognormal(0.0, 0.4, winners.size))
+        model.accounts.source_many(winners, size, "financing")
+        ent.rounds[winners] += 1
+        return float(size.sum()), int(winners.size)
+
+    @staticmethod
+    def choose_offers(model: "LicensingMarket") -> np.ndarray:
+        """Which unlicensed assets the biotechs shop this month (asset ids).
+
+        Core assets are held back to the strategy's hold stage while the runway allows;
+        non-core assets are shopped from preclinical on; distressed biotechs shop all.
+        """
+        b = model.sc.biotech
+        book = model.book
+        n = book.n
+        ids = np.arange(n)
+        orig = book.originator[:n]
+        ex_cn_free = (book.rights[:n][:, 1:] == orig[:, None]).any(axis=1)
+        cand = (book.status[:n] == 0) & ~book.in_play[:n] & model.ent.alive[orig] & ex_cn_free
+        cand &= model.ent.kind[orig] == Kind.biotech
+        cand &= book.stage[:n] < Stage.approved + 1
+        ids = ids[cand]
+        if ids.size == 0:
+            return ids
+        owners = book.originator[ids]
+        runway = Biotech.runway(model, owners)
+        hold_stage = np.where(model.ent.strategy[owners] == 1, model.hold_stage_partner, model.hold_stage_ipo)
+        held = book.core[ids] & (runway >= b.hold_runway_months) & (book.stage[ids] < hold_stage)
+        ids, owners = ids[~held], owners[~held]
+        p = np.clip(b.offer_rate * model.ent.bd_cap[owners], 0.0, 1.0)
+        return ids[model.rng.random(ids.size) < p]
+
+
+class Buyer(mesa.Agent):
+    """Common behaviour of every buyer; subclasses fill the hooks.
+
+    What a buyer wants depends on the drivers and on its own fixed traits, so each hook
+    returns its whole path over the run (one value per month); the model stacks the
+    paths of all buyers into the matrices the valuation reads.
+    """
+
+    kind: Kind
+
+    def __init__(self, model: "LicensingMarket", entity: int, region: str, revenue: float, capacity: float):
+        super().__init__(model)
+        self.entity = entity
+        self.region = region
+        self.revenue = revenue
+        self.capacity_per_year = capacity
+        self.credits = float(model.rng.random())  # staggers first deals across buyers
+        self.trust_offset = float(model.rng.normal(0.0, model.sc.mnc.trust_spread))
+        n_focus = model.rng.integers(2, len(AREAS) + 1)
+        focus = np.zeros(len(AREAS), dtype=bool)
+        focus[model.rng.choice(len(AREAS), size=n_focus, replace=False)] = True
+        focus[0] |= model.rng.random() < 0.8  # most buyers are in oncology
+        self.focus = focus
+
+    def prepare(self) -> None:
+        """Compute this buyer's monthly paths once the model's drivers are known."""
+        self.inflow_path = self.budget_path().tolist()
+        self.capacity_path = (self.capacity_path_() / 12.0).tolist()
+
+    def step(self) -> None:
+        """Monthly: budget inflow (declared source), sweep of idle cash, capacity credits."""
+        m = self.model.month
+        inflow = self.inflow_path[m]
+        acc = self.model.accounts
+        if inflow > 0:
+            acc.source(self.entity, inflow, "bd_budget")
+        excess = float(acc.cash[self.entity]) - 24.0 * inflow
+        if excess > 0:
+            acc.sink(self.entity, excess, "budget_sweep")
+        self.credits = min(self.credits + self.capacity_path[m], 2.0)
+
+    # hooks: paths over the run ------------------------------------------------------
+    def budget_path(self) -> np.ndarray:
+        return np.full(self.model.n_months, self.revenue * self.model.sc.mnc.bd_budget_share / 12.0)
+
+    def capacity_path_(self) -> np.ndarray:
+        return np.full(self.model.n_months, self.capacity_per_year)
+
+    def trust_path(self) -> np.ndarray:
+        return np.clip(self.model.paths.trust + self.trust_offset, 0.0, 1.0)
+
+    def urgency_path(self) -> np.ndarray:
+        return np.zeros(self.model.n_months)
+
+    def appetite_path(self) -> np.ndarray:
+        """Willingness to buy at each stage, (months, len(STAGES))."""
+        return np.ones((self.model.n_months, len(STAGES)))
+
+    def territory_ok(self) -> np.ndarray:
+        """Which territory packages (market.PACKAGES order) this buyer takes."""
+        raise NotImplementedError
+
+
+class Mnc(Buyer):
+    """Top MNC or mid-size pharma: buys differentiated assets against its revenue gap."""
+
+    def __init__(self, model, entity, region, revenue, capacity, tier: str, expiries=()):
+        super().__init__(model, entity, region, revenue, capacity)
+        self.kind = Kind.mnc if tier == "top" else Kind.mid_size
+        self.name = None
+        self.expiries = list(expiries)  # (absolute month index, sales USD)
+        self.gap_scale = float(model.rng.uniform(0.5, 1.5))
+
+    def urgency_path(self) -> np.ndarray:
+        """Share of revenue expiring within 5 years: named expiries plus the background cliff."""
+        m = self.model
+        t = m.start_abs + np.arange(m.n_months)
+        named = np.zeros(m.n_months)
+        for when, sales in self.expiries:
+            named += np.where((t < when) & (when <= t + 60), sales, 0.0)
+        return named / max(self.revenue, 1.0) + m.sc.mnc.revenue_gap * self.gap_scale * m.paths.patent_cliff
+
+    def budget_path(self) -> np.ndarray:
+        return super().budget_path() * (1.0 + self.urgency_path())
+
+    def capacity_path_(self) -> np.ndarray:
+        return self.capacity_per_year * (1.0 + self.urgency_path())
+
+    def appetite_path(self) -> np.ndarray:
+        m = self.model
+        base = np.array([m.sc.mnc.stage_appetite[CULTURE[self.region]][s] for s in STAGES])
+        # Cutting internal early R&D pushes MNCs to source early assets outside (ARC25).
+        lift = 1.0 + m.sc.mnc.externalisation_gain * np.maximum(m.paths.rd_externalisation - 0.4, 0.0)
+        path = np.tile(base, (m.n_months, 1))
+        path[:, : Stage.phase2] *= lift[:, None]
+        return path
+
+    def territory_ok(self) -> np.ndarray:
+        return np.array([True, True, True, False])  # global, ex_china, us_eu_jp, regional
+
+
+class Incubator(Buyer):
+    """US incubator building NewCos around early assets, funded by US venture money."""
+
+    kind = Kind.incubator
+
+    def budget_path(self) -> np.ndarray:
+        # A fund is deployed over about five years; new money follows the US venture climate.
+        return self.model.sc.incubator.fund_usd * self.model.paths.us_venture / 60.0
+
+    def capacity_path_(self) -> np.ndarray:
+        return self.capacity_per_year * self.model.paths.us_venture
+
+    def trust_path(self) -> np.ndarray:
+        # NewCos re-run trials in the US, so China-only data matters less to them.
+        return 0.5 + 0.5 * super().trust_path()
+
+    def appetite_path(self) -> np.ndarray:
+        top = STAGES.index(self.model.sc.incubator.max_stage)
+        row = np.where(np.arange(len(STAGES)) <= top, 1.3, 0.0)
+        return np.tile(row, (self.model.n_months, 1))
+
+    def territory_ok(self) -> np.ndarray:
+        return np.array([True, True, False, False])
+
+
+class RegionalLicensee(Buyer):
+    """Regional licensee (JP, KR, SEA, MENA, IN): regional rights to late, data-rich assets."""
+
+    kind = Kind.regional
+
+    def appetite_path(self) -> np.ndarray:
+        # Regional licensees want data-rich assets: registration and market stage most.
+        first = STAGES.index(self.model.sc.biotech.regional_min_stage)
+        row = np.where(np.arange(len(STAGES)) >= first, 1.0, 0.0)
+        row[Stage.filed:] *= 1.5
+        return np.tile(row, (self.model.n_months, 1))
+
+    def trust_path(self) -> np.ndarray:
+        # Regional approval rests on a small bridging study; China data is largely accepted.
+        return 0.6 + 0.4 * super().trust_path()
+
+    def territory_ok(self) -> np.ndarray:
+        return np.array([False, False, False, True])

@@ -1,0 +1,456 @@
+"""The monthly licensing market: offers, valuation, matching, diligence, terms, contracts.
+
+Design notes (one month, in order):
+1. Offers. Sellers put rights packages up: biotechs (see ``Biotech.choose_offers``) and
+   incubators whose NewCo asset reached proof of concept. A package is a set of markets:
+   global, ex_china, us_eu_jp or one region.
+2. Valuation, as one (offers x buyers) matrix:
+       W[o,b] = V_o * share[o,b] * appetite[b, stage_o] * trust_factor[o,b] * urgency_b * fit[o,b] * e^(noise)
+   V_o is the risk-adjusted NPV of worldwide rights; trust_factor = 1 - sensitivity * (1 - trust_b)
+   * data_weight(stage) for China-only data (one fifth of that for a global data package).
+   The seller's ask = own_share(funding) * V_o * share * novelty_own/novelty * runway factor.
+3. Matching. A buyer pursues an offer when W - ask >= hurdle * W (a China deal must beat
+   sourcing elsewhere), it has BD capacity and can afford the upfront. Offers with the
+   largest surplus go first, each to its highest-value buyer; a rival bidder lifts the
+   price to its own value (an English auction):  P = max(ask + power * (W1 - ask), W2).
+4. Diligence takes months (longer when the funding market is cool) and can fail: on
+   China-only data when trust is low, or when the buyer's read of quality was too rosy.
+5. Terms. Upfront = upfront_share(stage) * P; the rest is contingent. Milestones are
+   quoted in nominal dollars, so their headline is the contingent part divided by the
+   chance (and discount) of reaching them: early deals carry large headlines, small upfronts.
+6. Contracts. Milestones are paid as the asset advances, royalties on sales after approval;
+   licensees return rights (strategy shifts, hazard lower for later-stage deals) and deals
+   end when trials fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model.agents import Biotech, Kind
+from sim.model.assets import APPROVED, CN, EX_CN, N_REGIONS, US_EU_JP
+from sim.scenarios.schema import AREAS, LICENSEE_REGIONS, MODALITIES, NOVELTIES, REGIONS, STAGES, Stage
+
+if TYPE_CHECKING:
+    from sim.model.model import LicensingMarket
+
+PACKAGES = ["global", "ex_china", "us_eu_jp", "regional"]
+GLOBAL, EX_CHINA, USEUJP, REGIONAL = range(4)
+ALL = np.ones(N_REGIONS, dtype=bool)
+PACKAGE_MASKS = {GLOBAL: ALL, EX_CHINA: EX_CN, USEUJP: US_EU_JP}
+REGIONAL_INDEX = np.array([REGIONS.index(r) for r in LICENSEE_REGIONS])
+
+
+@dataclass
+class Offers:
+    """This month's offers as columns (one row per rights package on the table)."""
+
+    asset: np.ndarray
+    seller: np.ndarray
+    package: np.ndarray
+    region: np.ndarray  # market index for regional packages, -1 otherwise
+    mask: np.ndarray  # (n, N_REGIONS) bool
+    distressed: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.asset.size)
+
+
+@dataclass
+class Diligence:
+    asset: int
+    seller: int
+    buyer: int
+    package: int
+    mask: np.ndarray
+    price: float
+    ask: float
+    value: float
+    start: int
+    end: int
+    distressed: bool
+    stage: int
+
+
+# ------------------------------------------------------------------------------ offers
+def build_offers(model: "LicensingMarket") -> Offers:
+    book, ent = model.book, model.ent
+    ids = Biotech.choose_offers(model)
+    parts: list[tuple] = []
+    if ids.size:
+        owner = book.originator[ids]
+        held = book.rights[ids] == owner[:, None]
+        runway = Biotech.runway(model, owner)
+        distressed = runway < model.sc.biotech.distress_runway_months
+        whole = held.all(axis=1)
+        ex_cn = held[:, EX_CN].all(axis=1)
+        uej = held[:, US_EU_JP].all(axis=1)
+        pkg = np.full(ids.size, -1)
+        pkg[uej] = USEUJP
+        pkg[ex_cn] = EX_CHINA
+        pkg[distressed & whole] = GLOBAL
+        main = pkg >= 0
+        if main.any():
+            masks = np.stack([PACKAGE_MASKS[p] for p in pkg[main]])
+            parts.append((ids[main], owner[main], pkg[main], np.full(main.sum(), -1), masks, distressed[main]))
+        # Regional rights for late, data-rich assets.
+        late = book.stage[ids] >= model.regional_min_stage
+        for r in REGIONAL_INDEX:
+            ok = late & held[:, r]
+            if ok.any():
+                mask = np.zeros((ok.sum(), N_REGIONS), dtype=bool)
+                mask[:, r] = True
+                parts.append((ids[ok], owner[ok], np.full(ok.sum(), REGIONAL), np.full(ok.sum(), r), mask,
+                              distressed[ok]))
+    # NewCo exits: incubators shop assets that reached proof of concept.
+    n = book.n
+    dev = book.developer[:n]
+    inc = (ent.kind[dev] == Kind.incubator) & (book.status[:n] == 0) & ~book.in_play[:n]
+    inc &= book.stage[:n] >= model.incubator_exit_stage
+    inc_ids = np.flatnonzero(inc)
+    if inc_ids.size:
+        holder = dev[inc_ids]
+        held = book.rights[inc_ids] == holder[:, None]
+        pkg = np.where(held.all(axis=1), GLOBAL, EX_CHINA)
+        masks = held
+        parts.append((inc_ids, holder, pkg, np.full(inc_ids.size, -1), masks, np.zeros(inc_ids.size, bool)))
+    if not parts:
+        z = np.zeros(0, dtype=np.int64)
+        return Offers(z, z, z, z, np.zeros((0, N_REGIONS), bool), np.zeros(0, bool))
+    cols = list(zip(*parts))
+    return Offers(*(np.concatenate(c) for c in cols))
+
+
+# --------------------------------------------------------------------------- valuation
+def value_matrix(model: "LicensingMarket", offers: Offers, buyers: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values W (offers x ``buyers``), the sellers' asks (offers) and the eligibility mask.
+
+    ``buyers`` are indices into the buyer table: only buyers with BD capacity this month
+    bid, so only their columns are valued.
+    """
+    book, bt = model.book, model.buyer_table
+    sc = model.sc
+    a = offers.asset
+    stage = book.stage[a].astype(int)
+    area = book.area[a]
+    v_world = book.world_value(a)
+    share = book.territory_share(offers.mask)
+    china_only = ~book.global_data[a]
+    trust = bt["trust"][buyers]
+    data = model.data_weight_by_stage[stage] * np.where(china_only, 1.0, 0.2)
+    tf = 1.0 - sc.mnc.trust_sensitivity * (1.0 - trust)[None, :] * data[:, None]
+    appetite = bt["appetite"][buyers][:, stage].T  # (offers, buyers)
+    focus = bt["focus"][buyers][:, area].T
+    fit = np.where(focus, 1.0, 0.7)
+    shape = (offers.size, buyers.size)
+    noise = model.rng.normal(0.0, sc.market.quality_noise, size=shape)
+    W = (v_world * share)[:, None] * appetite * tf * fit * bt["urgency_mult"][buyers][None, :] * np.exp(noise)
+    # Eligibility: package kind, own region for regional rights, visibility, not oneself.
+    ok = bt["territory_ok"][buyers][:, offers.package].T
+    regional = offers.package == REGIONAL
+    ok &= ~regional[:, None] | (offers.region[:, None] == bt["home"][buyers][None, :])
+    # Search friction: a BD team screens only part of what is on the table each month.
+    ok &= model.rng.random(shape) < sc.mnc.attention * np.where(focus, 1.0, sc.mnc.scouting)
+    ok &= offers.seller[:, None] != bt["entity"][buyers][None, :]
+    # Seller's ask.
+    seller_kind = model.ent.kind[offers.seller]
+    is_biotech = seller_kind == Kind.biotech
+    factor = np.ones(offers.size)
+    if is_biotech.any():
+        factor[is_biotech] = Biotech.reservation_factor(model, offers.seller[is_biotech])
+    # Sellers value novelty less steeply than buyers do (a fast follower still sells in China).
+    own = np.where(is_biotech, Biotech.own_value_share(model) * model.own_novelty_ratio[book.novelty[a]], 0.8)
+    ask = own * v_world * share * factor
+    ok &= W - ask[:, None] >= sc.mnc.hurdle * W
+    upfront_min = model.upfront_share_by_stage[stage] * ask
+    ok &= bt["cash"][buyers][None, :] >= upfront_min[:, None]
+    return W, ask, ok
+
+
+def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
+    """Start diligence on the best offer-buyer pairs (greedy on surplus, rivals lift the price)."""
+    bt = model.buyer_table
+    if offers.size == 0 or bt["n"] == 0:
+        return []
+    bidders = np.flatnonzero(bt["credits"] >= 1.0)
+    if bidders.size == 0:
+        return []
+    W, ask, ok = value_matrix(model, offers, bidders)
+    Wok = np.where(ok, W, -np.inf)
+    ranked = np.argsort(-Wok, axis=1, kind="stable")
+    w1 = np.take_along_axis(Wok, ranked[:, :1], axis=1)[:, 0]
+    w2 = np.take_along_axis(Wok, ranked[:, 1:2], axis=1)[:, 0] if bidders.size > 1 else np.full(offers.size, -np.inf)
+    cand = np.flatnonzero(np.isfinite(w1))
+    if cand.size == 0:
+        return []
+    order = cand[np.argsort(-(w1[cand] - ask[cand]), kind="stable")]
+    credits = bt["credits"][bidders].copy()
+    taken_assets: set[int] = set()
+    started: list[Diligence] = []
+    power = model.sc.market.seller_power
+    for o in order:
+        if not (credits >= 1.0).any():
+            break
+        asset = int(offers.asset[o])
+        if asset in taken_assets:
+            continue
+        # Highest-value bidder that still has capacity; the next best value is the rival bid.
+        cols = ranked[o]
+        good = np.isfinite(Wok[o, cols]) & (credits[cols] >= 1.0)
+        k = int(good.argmax())
+        if not good[k]:
+            continue
+        pick = int(cols[k])
+        value = Wok[o, pick]
+        rival = w2[o] if pick == ranked[o, 0] else w1[o]
+        price = float(min(value, max(ask[o] + power * (value - ask[o]), rival)))
+        credits[pick] -= 1.0
+        taken_assets.add(asset)
+        b = int(bidders[pick])
+        model.buyers[b].credits -= 1.0
+        model.book.in_play[asset] = True
+        dur = model.diligence_duration()
+        started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
+                                 mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=float(value),
+                                 start=model.month, end=model.month + dur, distressed=bool(offers.distressed[o]),
+                                 stage=int(model.book.stage[asset])))
+    return started
+
+
+# ------------------------------------------------------------------------------ signing
+def close_diligence(model: "LicensingMarket", d: Diligence) -> bool:
+    """Finish a diligence: sign the deal or let it fail. Returns True when signed."""
+    book, ent = model.book, model.ent
+    book.in_play[d.asset] = False
+    buyer = model.buyers[d.buyer]
+    still_held = (book.rights[d.asset][d.mask] == d.seller).all()
+    if book.status[d.asset] != 0 or not ent.alive[d.seller] or not still_held:
+        return False
+    sc = model.sc
+    china_only = not book.global_data[d.asset]
+    p_fail = sc.market.diligence_fail + sc.market.diligence_distrust_fail * (1.0 - model.buyer_trust_now(d.buyer)) * china_only
+    if model.rng.random() < p_fail:
+        model.month_failed += 1
+        return False
+    # Diligence reveals the asset's true quality: re-value without the buyer's reading error.
+    true_value = d.value * float(np.exp(-model.rng.normal(0.0, sc.market.quality_noise) * 0.5))
+    if true_value < d.ask:
+        model.month_failed += 1
+        return False
+    price = min(d.price, true_value)
+    sign(model, d, price)
+    return True
+
+
+def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
+    sc, book, ent, acc = model.sc, model.book, model.ent, model.accounts
+    buyer = model.buyers[d.buyer]
+    stage = int(book.stage[d.asset])
+    seller_kind = Kind(int(ent.kind[d.seller]))
+    seller_runway = float(Biotech.runway(model, np.array([d.seller]))[0]) if seller_kind == Kind.biotech else np.inf
+    # Deal type follows who is selling, why, and to whom.
+    if buyer.kind == Kind.incubator:
+        deal_type = "newco"
+    elif d.package == GLOBAL and d.distressed:
+        deal_type = "acquisition"
+    elif seller_kind == Kind.incubator:
+        deal_type = "acquisition" if model.rng.random() < 0.5 else "license"
+    elif (seller_runway >= sc.biotech.hold_runway_months and book.core[d.asset] and stage >= Stage.phase1
+          and buyer.kind in (Kind.mnc, Kind.mid_size) and model.rng.random() < sc.market.co_development_propensity):
+        deal_type = "co_development"
+    else:
+        deal_type = "license"
+    up_share = sc.market.upfront_share[STAGES[stage]]
+    royalty = sc.market.royalty_rate[STAGES[stage]]
+    equity_share = 0.0
+    if deal_type == "newco":
+        up_share *= 0.5  # NewCos pay in equity more than cash
+        equity_share = sc.incubator.equity_share
+    elif deal_type == "co_development":
+        up_share *= 0.7
+        royalty = min(1.0, royalty * 1.5)  # profit share in lieu of cash
+    elif deal_type == "acquisition":
+        up_share = max(up_share, 0.75)
+        royalty = 0.0
+    upfront = up_share * price
+    payout = milestone_payout_factor(model, d.asset)
+    milestones = (price - upfront) / max(payout, 1e-3)
+    equity = equity_share * d.value if deal_type == "newco" else 0.0
+    # Pay the upfront; a buyer short of cash draws on corporate (or NewCo) funds.
+    pay(model, buyer.entity, d.seller, upfront, "upfront", asset=d.asset)
+    # Transfer the rights and, for packages that include the US, global development lead.
+    book.rights[d.asset][d.mask] = buyer.entity
+    if d.mask[REGIONS.index("US")]:
+        book.developer[d.asset] = buyer.entity
+        book.speed[d.asset] = sc.incubator.speed if buyer.kind == Kind.incubator else 1.0
+    if d.mask[CN]:
+        book.core[d.asset] = False
+    licensee_region = "US" if buyer.kind == Kind.incubator else buyer.region
+    date = model.date
+    n_steps = max(APPROVED - stage, 1)
+    dev_m = milestones * (1.0 - sc.market.sales_milestone_share) / n_steps
+    sales_m = milestones * sc.market.sales_milestone_share
+    record = {
+        "signed": date, "year": date.year, "licensor_id": d.seller,
+        "licensor_kind": "biotech" if seller_kind == Kind.biotech else "incubator",
+        "licensee_id": buyer.entity, "licensee_kind": buyer.kind.name, "licensee_region": licensee_region,
+        "asset_id": d.asset, "modality": MODALITIES[book.modality[d.asset]], "area": AREAS[book.area[d.asset]],
+        "novelty": NOVELTIES[book.novelty[d.asset]], "stage": STAGES[stage], "_stage_code": stage,
+        "territory": PACKAGES[d.package], "deal_type": deal_type, "upfront_usd": upfront,
+        "milestones_usd": milestones, "royalty_rate": royalty, "equity_usd": equity,
+        "total_value_usd": upfront + milestones, "diligence_months": float(d.end - d.start),
+        "terminated": None, "termination_reason": None, "milestones_paid_usd": 0.0,
+        "china_origin": seller_kind == Kind.biotech,
+    }
+    deal = model.ledger.add(record, regions=d.mask, dev_milestone=dev_m, sales_milestone=sales_m,
+                            equity_share=equity_share)
+    model.month_deals += 1
+    model.month_upfront += upfront
+    return deal
+
+
+def pay(model: "LicensingMarket", payer: int, payee: int, amount: float, kind: str, asset: int = -1) -> None:
+    """Pay ``amount``; buyers short of cash are topped up from declared corporate/NewCo funds.
+
+    Money a NewCo receives for an asset is shared with the biotech holding equity in it.
+    """
+    if amount <= 0:
+        return
+    acc = model.accounts
+    short = amount - acc.cash[payer]
+    if short > 0:
+        label = "newco_financing" if model.ent.kind[payer] == Kind.incubator else "corporate_funds"
+        acc.source(payer, float(short), label)
+    acc.transfer(payer, payee, amount, kind)
+    if asset >= 0 and model.ent.kind[payee] == Kind.incubator:
+        led = model.ledger
+        stakes = np.flatnonzero((led.asset[: led.n] == asset) & (led.licensee[: led.n] == payee)
+                                & (led.equity_share[: led.n] > 0))
+        for s in stakes:
+            holder = int(led.licensor[s])
+            if model.ent.alive[holder]:
+                acc.transfer(payee, holder, amount * float(led.equity_share[s]), "newco_equity_proceeds")
+
+
+def milestone_payout_factor(model: "LicensingMarket", asset: int) -> float:
+    """Expected, discounted share of a deal's milestones that will be paid (0-1]."""
+    book, sc = model.book, model.sc
+    stage = int(book.stage[asset])
+    ids = np.array([asset])
+    n_steps = max(APPROVED - stage, 1)
+    dev_w = (1.0 - sc.market.sales_milestone_share) / n_steps
+    rate = 1.0 + sc.market.discount_rate
+    pos, t, total = 1.0, 0.0, 0.0
+    for s in range(stage, APPROVED):
+        pos *= float(book.success_prob(ids, np.array([s]))[0])
+        t += book.duration_base[s] / 12.0
+        total += dev_w * pos * rate ** (-t)
+    total += sc.market.sales_milestone_share * pos * rate ** (-(t + 2.0))
+    return total
+
+
+# ---------------------------------------------------------------------------- contracts
+def on_advance(model: "LicensingMarket", assets: np.ndarray) -> None:
+    """Pay development/regulatory milestones for live deals on assets that moved up a stage."""
+    if assets.size == 0:
+        return
+    led = model.ledger
+    live = led.live()
+    hit = live[np.isin(led.asset[live], assets)]
+    for deal in hit:
+        asset = int(led.asset[deal])
+        payer = int(current_holder(model, deal))
+        licensor = int(led.licensor[deal])
+        amount = float(led.dev_milestone[deal])
+        if model.ent.alive[licensor] and amount > 0:
+            pay(model, payer, licensor, amount, "milestone", asset=asset)
+            led.pay_milestone(deal, amount)
+
+
+def current_holder(model: "LicensingMarket", deals):
+    """Entity holding the rights of each deal now (its licensee, or whoever it passed them to)."""
+    led = model.ledger
+    return model.book.rights[led.asset[deals], led.region0[deals]]
+
+
+def on_failure(model: "LicensingMarket", assets: np.ndarray) -> None:
+    """Deals on assets whose trial failed end with the asset."""
+    if assets.size == 0:
+        return
+    led = model.ledger
+    live = led.live()
+    for deal in live[np.isin(led.asset[live], assets)]:
+        led.terminate(int(deal), model.date, "failed_trial")
+
+
+def terminations(model: "LicensingMarket") -> int:
+    """Licensees return rights: strategy shifts, and regulatory/data shocks as trust falls."""
+    led, sc, book = model.ledger, model.sc, model.book
+    live = led.live()
+    if live.size == 0:
+        return 0
+    # Only the deal whose licensee holds the rights now can hand them back.
+    leaf = current_holder(model, live) == led.licensee[live]
+    live = live[leaf]
+    if live.size == 0:
+        return 0
+    base = sc.market.termination_hazard / 12.0
+    hazard = base * sc.market.termination_stage_decay ** (led.stage_at_signing[live] - Stage.phase2)
+    china_only = ~book.global_data[led.asset[live]]
+    distrust = np.maximum(model.trust_drop, 0.0) * china_only
+    hazard = hazard * (1.0 + 20.0 * distrust)
+    ends = live[model.rng.random(live.size) < np.minimum(hazard, 1.0)]
+    for deal in ends:
+        reason = "regulatory" if distrust[np.searchsorted(live, deal)] > 0.05 else "strategy"
+        asset = int(led.asset[deal])
+        mask = led.regions[deal]
+        licensor = int(led.licensor[deal])
+        book.rights[asset][mask] = licensor
+        if mask[REGIONS.index("US")]:
+            book.developer[asset] = licensor
+            book.speed[asset] = 1.0
+        led.terminate(int(deal), model.date, reason)
+    return int(ends.size)
+
+
+def royalties_and_sales(model: "LicensingMarket") -> None:
+    """Approved assets earn sales: licensees pay royalties, biotechs keep China revenue."""
+    book, led, acc = model.book, model.ledger, model.accounts
+    n = book.n
+    approved = np.flatnonzero((book.status[:n] == 0) & (book.stage[:n] == APPROVED))
+    if approved.size == 0:
+        return
+    ramp = np.minimum((model.month - book.approved_month[approved]) / 60.0, 1.0)
+    monthly_peak = book.peak_sales(approved) / 12.0 * ramp
+    # The originator's China sales (net margin after cost of goods and selling).
+    cn_holder = book.rights[approved, CN]
+    own = model.ent.alive[cn_holder] & (model.ent.kind[cn_holder] == Kind.biotech)
+    acc.source_many(cn_holder[own], 0.4 * monthly_peak[own] * book.region_share[CN], "product_revenue")
+    if not model.ledger.n:
+        return
+    live = led.live()
+    on_market = live[book.stage[led.asset[live]] == APPROVED]
+    on_market = on_market[book.status[led.asset[on_market]] == 0]
+    on_market = on_market[model.ent.alive[led.licensor[on_market]]]
+    if on_market.size == 0:
+        return
+    assets = led.asset[on_market]
+    ramp = np.minimum((model.month - book.approved_month[assets]) / 60.0, 1.0)
+    sales = book.peak_sales(assets) / 12.0 * ramp * (led.regions[on_market] @ book.region_share)
+    royalty = led.royalty[on_market] * sales
+    payers = current_holder(model, on_market)
+    paying = royalty > 0
+    # The licensee's sales enter as revenue; the royalty share of it goes to the licensor.
+    acc.source_many(payers[paying], royalty[paying], "product_revenue")
+    acc.sink_many(payers[paying], royalty[paying], "royalty_paid")
+    acc.source_many(led.licensor[on_market][paying], royalty[paying], "royalty_received")
+    due = on_market[(model.month - book.approved_month[assets] == 24) & (led.sales_milestone[on_market] > 0)]
+    for deal in due:
+        payer, licensor = int(current_holder(model, deal)), int(led.licensor[deal])
+        pay(model, payer, licensor, float(led.sales_milestone[deal]), "milestone", asset=int(led.asset[deal]))
+        led.pay_milestone(int(deal), float(led.sales_milestone[deal]))
