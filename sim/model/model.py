@@ -276,7 +276,11 @@ class LicensingMarket(mesa.Model):
         cash = acc.cash[alive]
         paid = np.minimum(burn, np.maximum(cash, 0.0))
         acc.sink_many(alive, paid, "rd_spend")
-        broke = alive[paid < burn]
+        # A biotech in diligence cuts spending to what it has and waits for the deal.
+        in_talks = np.zeros(ent.kind.size, dtype=bool)
+        for d in self.pending:
+            in_talks[d.seller] = True
+        broke = alive[(paid < burn) & ~in_talks[alive]]
         # NewCo development costs (declared: incubator R&D spend), funded by the NewCo's raises.
         inc = np.flatnonzero(self.newco_cost > 0)
         for e in inc:
@@ -322,7 +326,7 @@ class LicensingMarket(mesa.Model):
     def enter(self) -> int:
         """New biotechs are founded at a rate that follows the funding climate."""
         self.entry_cash = 0.0
-        lam = self.sc.biotech.entry_per_month * self.now["funding"]
+        lam = self.sc.biotech.entry_per_year / 12.0 * self.sc.population.biotechs * self.now["funding"]
         count = int(self.rng.poisson(lam))
         if count == 0:
             return 0

@@ -234,8 +234,8 @@ class Assets(Strict):
 class Biotechs(Strict):
     initial_runway_months: float = P(30.0, "mean months of cash at the start", unit="months", ge=0.0, le=240)
     overhead_usd: float = P(0.35e6, "monthly overhead of a biotech besides its programmes", unit="USD/month", ge=0)
-    entry_per_month: float = P(6.0, "new biotechs founded per month at funding index 1", unit="firms/month",
-                               ge=0.0, le=1000)
+    entry_per_year: float = P(0.17, "new biotechs founded per year at funding index 1, as a share of the "
+                              "starting population", unit="share/year", ge=0.0, le=10.0)
     financing_trigger_months: float = P(18.0, "a biotech tries to raise money when its runway is below this",
                                         unit="months", ge=0.0, le=240)
     financing_rate: float = P(0.09, "monthly odds of closing a round when trying, at funding index 1",
