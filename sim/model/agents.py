@@ -69,14 +69,15 @@ class Biotech(mesa.Agent):
             return np.where(burn > 0, cash / np.maximum(burn, 1e-9), np.inf)
 
     @staticmethod
-    def own_value_share(model: "LicensingMarket") -> float:
-        """What a biotech thinks its ex-China rights are worth, relative to a global buyer.
+    def own_value_share(model: "LicensingMarket", stage: np.ndarray) -> np.ndarray:
+        """What a biotech thinks rights at ``stage`` are worth, relative to a global buyer.
 
-        Abundant capital makes developing alone (and an IPO exit) a real alternative, so
-        reservation prices rise with the funding climate (QM24: core assets held when money allows).
+        Abundant capital makes developing alone (and an IPO exit) a real alternative, most of
+        all for early programmes, so reservation prices rise with the funding climate
+        (QM24: core assets are held when money allows).
         """
         b = model.sc.biotech
-        return b.own_value_share * (1.0 + b.funding_value_gain * model.now["funding"])
+        return b.own_value_share * (1.0 + model.funding_gain_by_stage[stage] * model.now["funding"])
 
     @staticmethod
     def reservation_factor(model: "LicensingMarket", entities: np.ndarray) -> np.ndarray:
@@ -137,8 +138,12 @@ class Biotech(mesa.Agent):
         runway = Biotech.runway(model, owners)
         hold_stage = np.where(model.ent.strategy[owners] == 1, model.hold_stage_partner, model.hold_stage_ipo)
         held = book.core[ids] & (runway >= b.hold_runway_months) & (book.stage[ids] < hold_stage)
-        ids, owners = ids[~held], owners[~held]
-        p = np.clip(b.offer_rate * model.ent.bd_cap[owners], 0.0, 1.0)
+        ids, owners, runway = ids[~held], owners[~held], runway[~held]
+        # Assets are sold for cash: IPO-first firms shop them as their runway shortens;
+        # partnership-first firms shop whenever they can.
+        need = np.clip(1.2 - runway / b.cash_need_months, 0.1, 1.0)
+        need = np.where((model.ent.strategy[owners] == 1) | book.paused[ids], 1.0, need)
+        p = np.clip(b.offer_rate * model.ent.bd_cap[owners] * need, 0.0, 1.0)
         return ids[model.rng.random(ids.size) < p]
 
 
@@ -234,9 +239,12 @@ class Mnc(Buyer):
         m = self.model
         base = np.array([m.sc.mnc.stage_appetite[CULTURE[self.region]][s] for s in STAGES])
         # Cutting internal early R&D pushes MNCs to source early assets outside (ARC25).
-        lift = 1.0 + m.sc.mnc.externalisation_gain * np.maximum(m.paths.rd_externalisation - 0.4, 0.0)
+        excess = np.maximum(m.paths.rd_externalisation - 0.4, 0.0)
         path = np.tile(base, (m.n_months, 1))
-        path[:, : Stage.phase2] *= lift[:, None]
+        path[:, Stage.preclinical] *= np.exp(m.sc.mnc.externalisation_gain * excess)
+        path[:, Stage.phase1] *= np.exp(0.5 * m.sc.mnc.externalisation_gain * excess)
+        if self.kind == Kind.mid_size:
+            path *= m.sc.mnc.mid_commercial_reach
         return path
 
     def territory_ok(self) -> np.ndarray:

@@ -11,7 +11,7 @@ Design notes (one month, in order):
    The seller's ask = own_share(funding) * V_o * share * novelty_own/novelty * runway factor.
 3. Matching. A buyer pursues an offer when W - ask >= hurdle * W (a China deal must beat
    sourcing elsewhere), it has BD capacity and can afford the upfront. Offers with the
-   largest surplus go first, each to its highest-value buyer; a rival bidder lifts the
+   largest relative surplus (W - ask) / W go first, each to its highest-value buyer; a rival bidder lifts the
    price to its own value (an English auction):  P = max(ask + power * (W1 - ask), W2).
 4. Diligence takes months (longer when the funding market is cool) and can fail: on
    China-only data when trust is low, or when the buyer's read of quality was too rosy.
@@ -92,7 +92,8 @@ def build_offers(model: "LicensingMarket") -> Offers:
         pkg = np.full(ids.size, -1)
         pkg[uej] = USEUJP
         pkg[ex_cn] = EX_CHINA
-        pkg[distressed & whole] = GLOBAL
+        # A fire sale of everything needs something a buyer can take over: a clinical asset.
+        pkg[distressed & whole & (book.stage[ids] >= Stage.phase1)] = GLOBAL
         main = pkg >= 0
         if main.any():
             masks = np.stack([PACKAGE_MASKS[p] for p in pkg[main]])
@@ -150,6 +151,10 @@ def value_matrix(model: "LicensingMarket", offers: Offers, buyers: np.ndarray
     shape = (offers.size, buyers.size)
     noise = model.rng.normal(0.0, sc.market.quality_noise, size=shape)
     W = (v_world * share)[:, None] * appetite * tf * fit * bt["urgency_mult"][buyers][None, :] * np.exp(noise)
+    # Regional licensees buy data-rich, affordable drugs: novelty counts for them as for the seller.
+    regional_buyer = bt["kind"][buyers] == Kind.regional
+    if regional_buyer.any():
+        W[:, regional_buyer] *= model.own_novelty_ratio[book.novelty[a]][:, None]
     # Eligibility: package kind, own region for regional rights, visibility, not oneself.
     ok = bt["territory_ok"][buyers][:, offers.package].T
     regional = offers.package == REGIONAL
@@ -164,8 +169,8 @@ def value_matrix(model: "LicensingMarket", offers: Offers, buyers: np.ndarray
     if is_biotech.any():
         factor[is_biotech] = Biotech.reservation_factor(model, offers.seller[is_biotech])
     # Sellers value novelty less steeply than buyers do (a fast follower still sells in China).
-    own = np.where(is_biotech, Biotech.own_value_share(model) * model.own_novelty_ratio[book.novelty[a]], 0.8)
-    ask = own * v_world * share * factor
+    own = np.where(is_biotech, Biotech.own_value_share(model, stage) * model.own_novelty_ratio[book.novelty[a]], 0.8)
+    ask = own * v_world * share * factor * np.where(book.paused[a], sc.biotech.paused_ask, 1.0)
     ok &= W - ask[:, None] >= sc.mnc.hurdle * W
     upfront_min = model.upfront_share_by_stage[stage] * ask
     ok &= bt["cash"][buyers][None, :] >= upfront_min[:, None]
@@ -188,7 +193,8 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
     cand = np.flatnonzero(np.isfinite(w1))
     if cand.size == 0:
         return []
-    order = cand[np.argsort(-(w1[cand] - ask[cand]), kind="stable")]
+    # BD teams with limited capacity pursue the best return first: surplus relative to value.
+    order = cand[np.argsort(-(w1[cand] - ask[cand]) / w1[cand], kind="stable")]
     credits = bt["credits"][bidders].copy()
     taken_assets: set[int] = set()
     started: list[Diligence] = []
@@ -214,7 +220,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         b = int(bidders[pick])
         model.buyers[b].credits -= 1.0
         model.book.in_play[asset] = True
-        dur = model.diligence_duration()
+        dur = model.diligence_duration(int(model.book.stage[asset]))
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
                                  mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=float(value),
                                  start=model.month, end=model.month + dur, distressed=bool(offers.distressed[o]),

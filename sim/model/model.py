@@ -94,6 +94,8 @@ class LicensingMarket(mesa.Model):
         self.regional_min_stage = STAGES.index(scenario.biotech.regional_min_stage)
         self.incubator_exit_stage = STAGES.index(scenario.incubator.exit_stage)
         self.upfront_share_by_stage = np.array([scenario.market.upfront_share[s] for s in STAGES])
+        self.funding_gain_by_stage = np.array([scenario.biotech.funding_value_gain[s] for s in STAGES])
+        self.diligence_factor_by_stage = np.array([scenario.market.diligence_stage_factor[s] for s in STAGES])
         self.data_weight_by_stage = np.array([scenario.mnc.data_weight[s] for s in STAGES])
         self.own_novelty_ratio = np.array([scenario.biotech.own_novelty_value[x] / scenario.assets.novelty_value[x]
                                            for x in NOVELTIES])
@@ -135,6 +137,7 @@ class LicensingMarket(mesa.Model):
             region = LICENSEE_REGIONS[i % len(LICENSEE_REGIONS)]
             self.buyers.append(RegionalLicensee(self, entity, region, revenue, sc.regional.deals_per_year))
         self.buyer_entities = np.array([b.entity for b in self.buyers], dtype=np.int64)
+        self.buyer_kind = np.array([int(b.kind) for b in self.buyers], dtype=np.int64)
         self.buyer_home = np.array([REGIONS.index(b.region) if b.kind == Kind.regional else -2
                                     for b in self.buyers], dtype=np.int64)
         self.buyer_focus = np.array([b.focus for b in self.buyers]).reshape(len(self.buyers), -1)
@@ -165,11 +168,9 @@ class LicensingMarket(mesa.Model):
         # Opening cash: a runway's worth at the burn of the pipeline they hold.
         cost = np.array([a.monthly_cost_usd[s] for s in STAGES])
         burn = b.overhead_usd + np.bincount(owners_rel, weights=cost[stages], minlength=count)
-        if initial:
-            opening = burn * b.initial_runway_months * rng.lognormal(0.0, 0.5, size=count)
-        else:
-            funding = self.now["funding"]
-            opening = (b.round_size_usd * funding ** b.round_size_elasticity * rng.lognormal(-0.5, 0.4, size=count))
+        # Opening cash: a runway's worth at the burn of the pipeline (for entrants, their seed round).
+        spread = 0.5 if initial else 0.3
+        opening = burn * b.initial_runway_months * rng.lognormal(0.0, spread, size=count)
         ids = self._open(Kind.biotech, count, opening, strategy=strategy, bd_cap=bd_cap)
         for e in ids:
             self.biotech_agents[int(e)] = Biotech(self, int(e))
@@ -245,10 +246,20 @@ class LicensingMarket(mesa.Model):
         orig = book.originator[:n]
         # Cash-short biotechs pause non-core programmes they still run themselves.
         runway = Biotech.runway(self, orig)
-        self_run = book.developer[:n] == orig
-        book.paused[:n] = (self_run & ~book.core[:n] & (runway < sc.biotech.pause_runway_months)
-                           & (ent.kind[orig] == Kind.biotech))
-        moving = (book.status[:n] == Status.active) & ~book.paused[:n] & (book.stage[:n] < APPROVED)
+        self_run = (book.developer[:n] == orig) & (ent.kind[orig] == Kind.biotech)
+        active = (book.status[:n] == Status.active) & (book.stage[:n] < APPROVED)
+        paused = self_run & ~book.core[:n] & (runway < sc.biotech.pause_runway_months)
+        # Stage gate: a finished stage leads into a costlier clinical phase only if the biotech
+        # can fund it; otherwise the programme waits at the gate (and is shopped, QM24).
+        stage = book.stage[:n].astype(int)
+        ready = active & self_run & (book.progress[:n] >= book.duration[:n]) & (stage < Stage.phase3)
+        extra = book.cost[np.minimum(stage + 1, APPROVED)] - book.cost[stage]
+        cash = self.accounts.cash[orig]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            runway_next = cash / np.maximum(ent.burn[orig] + extra, 1e-9)
+        gated = ready & (runway_next < sc.biotech.gate_runway_months)
+        book.paused[:n] = paused | gated
+        moving = active & ~book.paused[:n]
         book.progress[:n][moving] += 1.0
         due = np.flatnonzero(moving & (book.progress[:n] >= book.duration[:n]))
         if due.size == 0:
@@ -316,7 +327,7 @@ class LicensingMarket(mesa.Model):
         if alive.size == 0 or b.discovery_per_year <= 0:
             return
         runway = Biotech.runway(self, alive)
-        rate = b.discovery_per_year / 12.0 * self.now["funding"]
+        rate = b.discovery_per_year / 12.0 * self.now["funding"] ** b.discovery_funding_elasticity
         starters = alive[(runway > b.pause_runway_months) & (self.rng.random(alive.size) < rate)]
         if starters.size:
             innovation = self.sc.assets.learning_rate * np.log1p(self.clinical_experience / 100.0)
@@ -336,9 +347,11 @@ class LicensingMarket(mesa.Model):
         return count
 
     # ----------------------------------------------------------------------- market
-    def diligence_duration(self) -> int:
+    def diligence_duration(self, stage: int) -> int:
+        """Months from first talks to signing: longer in a cool market and for data-rich assets."""
         m = self.sc.market
         median = m.diligence_months + m.cool_market_months * max(0.0, 1.0 - min(self.now["funding"], 1.0))
+        median *= self.diligence_factor_by_stage[stage]
         return max(1, int(round(median * self.rng.lognormal(0.0, 0.3))))
 
     def close_diligence(self) -> None:
@@ -371,6 +384,7 @@ class LicensingMarket(mesa.Model):
         self.buyer_table = {
             "n": len(bs),
             "entity": self.buyer_entities,
+            "kind": self.buyer_kind,
             "trust": self.buyer_trust[m],
             "appetite": self.buyer_appetite[m],
             "focus": self.buyer_focus,

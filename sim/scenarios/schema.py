@@ -165,7 +165,7 @@ class Population(Strict):
 class Assets(Strict):
     per_biotech: float = P(2.4, "mean pipeline size of a biotech (1 + Poisson)", unit="assets", ge=0.0, le=50)
     initial_stage_mix: dict[str, float] = P(
-        {"preclinical": 0.46, "phase1": 0.27, "phase2": 0.14, "phase3": 0.08, "filed": 0.02, "approved": 0.03},
+        {"preclinical": 0.42, "phase1": 0.26, "phase2": 0.13, "phase3": 0.08, "filed": 0.04, "approved": 0.07},
         "stage mix of the pipeline at the start", unit="weights",
     )
     area_mix: dict[str, float] = P(
@@ -177,11 +177,11 @@ class Assets(Strict):
          "oligonucleotide": 0.06}, "modality mix", unit="weights",
     )
     novelty_mix: dict[str, float] = P(
-        {"first_in_class": 0.06, "best_in_class": 0.18, "fast_follower": 0.42, "me_too": 0.34},
+        {"first_in_class": 0.04, "best_in_class": 0.14, "fast_follower": 0.44, "me_too": 0.38},
         "novelty mix of the assets present at the start", unit="weights",
     )
     learning_rate: float = P(
-        0.35, "rise of new assets' innovation (novelty odds, quality) per e-fold of cumulative clinical "
+        1.0, "rise of new assets' innovation (novelty odds, quality) per e-fold of cumulative clinical "
         "experience in the ecosystem", unit="per log-unit", ge=0.0, le=3.0,
     )
     global_data_share: float = P(0.08, "share of new assets starting with a global-standard data package",
@@ -206,12 +206,12 @@ class Assets(Strict):
     china_speed: float = P(0.7, "China-run preclinical-phase 2 durations relative to typical (25-55% faster)",
                            unit="x", source="ARC25", ge=0.1, le=2.0)
     monthly_cost_usd: dict[str, float] = P(
-        {"preclinical": 0.15e6, "phase1": 0.5e6, "phase2": 1.2e6, "phase3": 3.0e6, "filed": 0.4e6, "approved": 0.0},
+        {"preclinical": 2e5, "phase1": 6e5, "phase2": 1.5e6, "phase3": 3.5e6, "filed": 5e5, "approved": 0.0},
         "development cost per month of a China-run programme (30-50% of MNC cost per patient)", unit="USD/month",
         source="ARC25",
     )
     peak_sales_usd: dict[str, float] = P(
-        {"oncology": 1.3e9, "immunology": 1.1e9, "cardiometabolic": 1.2e9, "other": 0.6e9},
+        {"oncology": 9e8, "immunology": 8e8, "cardiometabolic": 8e8, "other": 4e8},
         "median worldwide peak sales of an approved drug by area, before novelty and quality", unit="USD/year",
     )
     novelty_value: dict[str, float] = P(
@@ -233,30 +233,33 @@ class Assets(Strict):
 
 class Biotechs(Strict):
     initial_runway_months: float = P(30.0, "mean months of cash at the start", unit="months", ge=0.0, le=240)
-    overhead_usd: float = P(0.35e6, "monthly overhead of a biotech besides its programmes", unit="USD/month", ge=0)
+    overhead_usd: float = P(4e5, "monthly overhead of a biotech besides its programmes", unit="USD/month", ge=0)
     entry_per_year: float = P(0.17, "new biotechs founded per year at funding index 1, as a share of the "
                               "starting population", unit="share/year", ge=0.0, le=10.0)
     financing_trigger_months: float = P(18.0, "a biotech tries to raise money when its runway is below this",
                                         unit="months", ge=0.0, le=240)
-    financing_rate: float = P(0.09, "monthly odds of closing a round when trying, at funding index 1",
+    financing_rate: float = P(0.15, "monthly odds of closing a round when trying, at funding index 1",
                               unit="probability/month", ge=0.0, le=1.0)
     financing_odds_elasticity: float = P(0.55, "elasticity of the odds of closing a round to the funding index "
                                          "(2021->2024: rounds fell 625->339 while money fell to 0.315)",
                                          unit="elasticity", ge=0.0, le=5.0, source="ARC25")
     opportunistic_months: float = P(12.0, "extra runway months below which biotechs raise, per unit of the funding "
                                     "index (money is raised when it is cheap)", unit="months", ge=0.0, le=240)
-    discovery_per_year: float = P(0.35, "new preclinical programmes a biotech starts per year at funding index 1",
+    discovery_per_year: float = P(0.8, "new preclinical programmes a biotech starts per year at funding index 1",
                                   unit="programmes/year", ge=0.0, le=20)
+    discovery_funding_elasticity: float = P(0.3, "elasticity of discovery to the funding index (preclinical "
+                                            "work is cheap in China and went on through the capital winter)",
+                                            unit="elasticity", ge=0.0, le=5.0, source="ARC25")
     own_novelty_value: dict[str, float] = P(
         {"first_in_class": 1.25, "best_in_class": 1.1, "fast_follower": 1.0, "me_too": 0.85},
         "how the biotech itself values novelty: flatter than buyers, since fast followers still earn in "
         "China's domestic market", unit="x", source="ARC25, RT23",
     )
-    round_size_usd: float = P(14e6, "typical round at funding index 1 for a biotech whose best asset is in "
+    round_size_usd: float = P(1.4e7, "typical round at funding index 1 for a biotech whose best asset is in "
                               "phase 1 (2021: CNY 87.82B over 625 rounds)", unit="USD", source="ARC25", ge=0)
-    round_size_stage_gain: float = P(0.5, "log-growth of round size per stage of the best asset", unit="per stage",
+    round_size_stage_gain: float = P(0.3, "log-growth of round size per stage of the best asset", unit="per stage",
                                      ge=0.0, le=3.0)
-    round_size_elasticity: float = P(0.45, "elasticity of round size to the funding index", unit="elasticity",
+    round_size_elasticity: float = P(0.6, "elasticity of round size to the funding index", unit="elasticity",
                                      ge=0.0, le=5.0)
     partnership_first_share: float = P(0.5, "share of biotechs whose strategy is partnership-first (vs IPO-first)",
                                        unit="share", ge=0.0, le=1.0, source="QM24")
@@ -272,13 +275,24 @@ class Biotechs(Strict):
                                    unit="months", ge=0.0, le=120)
     own_value_share: float = P(0.5, "the biotech's own value of ex-China rights relative to a global buyer's "
                                "(it lacks the means to develop and sell abroad)", unit="share", ge=0.0, le=2.0)
-    funding_value_gain: float = P(1.0, "rise of the biotech's own value of its rights per unit of the funding "
-                                  "index (money to develop alone, IPO exits)", unit="x per index", ge=0.0, le=10.0,
-                                  source="QM24, RT23")
+    funding_value_gain: dict[str, float] = P(
+        {"preclinical": 4.0, "phase1": 3.0, "phase2": 2.0, "phase3": 1.5, "filed": 1.0, "approved": 0.5},
+        "rise of the biotech's own value of its rights per unit of the funding index, by stage: abundant "
+        "capital funds early programmes (and IPO exits on them), so owners need not license; in a capital "
+        "winter investors want clinical data", unit="x per index", source="QM24, RT23, ARC25",
+    )
+    gate_runway_months: float = P(12.0, "a biotech starts a new clinical phase of a programme only with this "
+                                  "runway at the new burn; otherwise the programme waits at the gate",
+                                  unit="months", ge=0.0, le=120, source="QM24, ARC25")
+    paused_ask: float = P(0.5, "ask multiplier for a programme its owner has paused or cannot take into "
+                          "its next phase for lack of cash (a stranded asset is worth less to its owner)", unit="x", ge=0.0, le=1.0, source="QM24")
     reservation_floor: float = P(0.3, "reservation price multiplier at zero runway (distress discount)",
                                  unit="x", ge=0.0, le=1.0)
-    offer_rate: float = P(0.35, "monthly odds that an eligible asset is shopped, for BD capability 1",
-                          unit="probability/month", ge=0.0, le=1.0)
+    offer_rate: float = P(0.35, "monthly odds that an eligible asset is shopped, for BD capability 1 and "
+                          "full cash need", unit="probability/month", ge=0.0, le=1.0)
+    cash_need_months: float = P(36.0, "runway at which an IPO-first biotech stops needing to sell assets for cash; "
+                                "shopping intensity = clip(1.2 - runway / this, 0.1, 1)", unit="months",
+                                ge=1.0, le=240, source="QM24")
     regional_min_stage: str = P("phase3", "earliest stage at which regional rights are offered (ample data)",
                                 unit="stage", source="RT23, QM24")
 
@@ -307,20 +321,20 @@ class Mnc(Strict):
         unit="share", source="RT23",
     )
     stage_appetite: dict[str, dict[str, float]] = P(
-        {"US": {"preclinical": 1.0, "phase1": 1.0, "phase2": 1.0, "phase3": 0.9, "filed": 0.8, "approved": 0.6},
-         "EU": {"preclinical": 0.3, "phase1": 0.5, "phase2": 1.0, "phase3": 1.0, "filed": 0.9, "approved": 0.7},
-         "JP": {"preclinical": 0.25, "phase1": 0.45, "phase2": 1.0, "phase3": 1.0, "filed": 1.0, "approved": 0.8}},
+        {"US": {"preclinical": 0.3, "phase1": 0.6, "phase2": 1.0, "phase3": 0.9, "filed": 0.8, "approved": 0.6}, "EU": {"preclinical": 0.1, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 0.9, "approved": 0.7}, "JP": {"preclinical": 0.08, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 1.0, "approved": 0.8}},
         "willingness to buy by stage for a buyer of each home culture (UK, CH as EU; KR as JP); "
         "US buys earliest, EU/JP/KR wait for phase 2 proof of concept", unit="x", source="RT23",
     )
-    externalisation_gain: float = P(1.2, "how much the R&D-externalisation driver lifts appetite for "
-                                    "preclinical and phase 1 assets", unit="x per share", ge=0.0, le=10.0,
-                                    source="ARC25")
-    hurdle: float = P(0.25, "surplus over price, as a share of value, that a China deal must offer to beat "
+    externalisation_gain: float = P(5.0, "log-lift of appetite for preclinical assets per unit of the "
+                                    "R&D-externalisation driver above 0.4 (half of it for phase 1)",
+                                    unit="log per share", ge=0.0, le=20.0, source="ARC25")
+    mid_commercial_reach: float = P(0.7, "a mid-size buyer's peak sales of an asset relative to a top MNC's "
+                                    "(global launch capability)", unit="x", ge=0.0, le=2.0)
+    hurdle: float = P(0.4, "surplus over price, as a share of value, that a China deal must offer to beat "
                       "sourcing elsewhere", unit="share", ge=0.0, le=1.0)
-    top_deals_per_year: float = P(5.0, "BD capacity of a top MNC: new China diligence starts per year",
+    top_deals_per_year: float = P(3.0, "BD capacity of a top MNC: new China diligence starts per year",
                                   unit="deals/year", ge=0.0, le=100)
-    mid_deals_per_year: float = P(1.5, "BD capacity of a mid-size buyer", unit="deals/year", ge=0.0, le=100)
+    mid_deals_per_year: float = P(0.8, "BD capacity of a mid-size buyer", unit="deals/year", ge=0.0, le=100)
     attention: float = P(0.03, "share of the shopped assets in its focus areas that a buyer's BD team screens "
                          "closely each month (search friction)", unit="share/month", ge=0.0, le=1.0)
     scouting: float = P(0.35, "attention to assets outside its focus areas, relative to those inside", unit="x",
@@ -340,7 +354,7 @@ class Incubators(Strict):
 
 class Regional(Strict):
     revenue_usd: float = P(1.5e9, "median revenue of a regional licensee", unit="USD/year", ge=0)
-    deals_per_year: float = P(0.6, "regional deals a licensee can start per year", unit="deals/year", ge=0.0, le=100)
+    deals_per_year: float = P(1.0, "regional deals a licensee can start per year", unit="deals/year", ge=0.0, le=100)
     bridging_months: float = P(15.0, "months from regional licence to launch (Saudi: 12-18 with a small "
                                "bridging study)", unit="months", ge=0.0, le=120, source="RT23")
 
@@ -350,14 +364,18 @@ class Regional(Strict):
 
 class Market(Strict):
     discount_rate: float = P(0.10, "buyers' annual discount rate", unit="per year", ge=0.0, le=1.0)
-    product_value_multiple: float = P(3.0, "value of a launched product as a multiple of its peak sales",
+    product_value_multiple: float = P(1.5, "value of a launched product as a multiple of its peak sales",
                                       unit="x", ge=0.0, le=50)
-    quality_noise: float = P(0.35, "noise in a buyer's read of asset quality before diligence", unit="log-sd",
+    quality_noise: float = P(0.25, "noise in a buyer's read of asset quality before diligence", unit="log-sd",
                              ge=0.0, le=3.0)
     diligence_months: float = P(9.0, "median months from first talks to signing", unit="months", ge=0.0,
                                 le=60, source="RT23")
     cool_market_months: float = P(4.0, "extra diligence months when the funding index is 0 (median ~12 in a "
                                   "cool market)", unit="months", ge=0.0, le=60, source="RT23")
+    diligence_stage_factor: dict[str, float] = P(
+        {"preclinical": 0.65, "phase1": 0.85, "phase2": 1.0, "phase3": 1.1, "filed": 1.15, "approved": 1.2},
+        "diligence time relative to the median, by stage: more data takes longer to check", unit="x",
+    )
     diligence_fail: float = P(0.12, "chance diligence fails on grounds other than trust", unit="probability",
                               ge=0.0, le=1.0)
     diligence_distrust_fail: float = P(0.35, "extra chance diligence fails on China-only data at zero trust "
@@ -365,7 +383,7 @@ class Market(Strict):
     seller_power: float = P(0.4, "seller's share of the bargaining surplus with a single bidder", unit="share",
                             ge=0.0, le=1.0)
     upfront_share: dict[str, float] = P(
-        {"preclinical": 0.30, "phase1": 0.33, "phase2": 0.38, "phase3": 0.45, "filed": 0.55, "approved": 0.7},
+        {"preclinical": 0.2, "phase1": 0.22, "phase2": 0.25, "phase3": 0.3, "filed": 0.4, "approved": 0.5},
         "share of the risk-adjusted price paid upfront; the rest is contingent milestones", unit="share",
     )
     royalty_rate: dict[str, float] = P(
@@ -425,6 +443,8 @@ class Scenario(Strict):
         _check_keys(self.assets.region_value_share, REGIONS, "assets.region_value_share", complete=True)
         _check_keys(self.market.upfront_share, STAGES, "market.upfront_share", complete=True)
         _check_keys(self.mnc.data_weight, STAGES, "mnc.data_weight", complete=True)
+        _check_keys(self.market.diligence_stage_factor, STAGES, "market.diligence_stage_factor", complete=True)
+        _check_keys(self.biotech.funding_value_gain, STAGES, "biotech.funding_value_gain", complete=True)
         _check_keys(self.biotech.own_novelty_value, NOVELTIES, "biotech.own_novelty_value", complete=True)
         _check_keys(self.market.royalty_rate, STAGES, "market.royalty_rate", complete=True)
         for culture, table in self.mnc.stage_appetite.items():
@@ -454,6 +474,7 @@ class Scenario(Strict):
                              (self.assets.novelty_value, "assets.novelty_value"),
                              (self.assets.area_success, "assets.area_success"),
                              (self.assets.region_value_share, "assets.region_value_share"),
+                             (self.biotech.funding_value_gain, "biotech.funding_value_gain"),
                              *[(t, f"mnc.stage_appetite.{c}") for c, t in self.mnc.stage_appetite.items()]]:
             for k, v in table.items():
                 if v < 0:
