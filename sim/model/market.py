@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 PACKAGES = ["global", "ex_china", "us_eu_jp", "regional"]
 GLOBAL, EX_CHINA, USEUJP, REGIONAL = range(4)
 ALL = np.ones(N_REGIONS, dtype=bool)
-PACKAGE_MASKS = {GLOBAL: ALL, EX_CHINA: EX_CN, USEUJP: US_EU_JP}
+PACKAGE_MASKS = np.stack([ALL, EX_CN, US_EU_JP])  # rows: GLOBAL, EX_CHINA, USEUJP
 REGIONAL_INDEX = np.array([REGIONS.index(r) for r in LICENSEE_REGIONS])
 
 
@@ -96,7 +96,7 @@ def build_offers(model: "LicensingMarket") -> Offers:
         pkg[distressed & whole & (book.stage[ids] >= Stage.phase1)] = GLOBAL
         main = pkg >= 0
         if main.any():
-            masks = np.stack([PACKAGE_MASKS[p] for p in pkg[main]])
+            masks = PACKAGE_MASKS[pkg[main]]
             parts.append((ids[main], owner[main], pkg[main], np.full(main.sum(), -1), masks, distressed[main]))
         # Regional rights for late, data-rich assets.
         late = book.stage[ids] >= model.regional_min_stage
@@ -127,93 +127,104 @@ def build_offers(model: "LicensingMarket") -> Offers:
 
 
 # --------------------------------------------------------------------------- valuation
-def value_matrix(model: "LicensingMarket", offers: Offers, buyers: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values W (offers x ``buyers``), the sellers' asks (offers) and the eligibility mask.
+@dataclass
+class Bids:
+    """The (offer, buyer) pairs a BD team screened this month and would pursue, with values."""
+
+    offer: np.ndarray  # offer row
+    buyer: np.ndarray  # index into the buyer table
+    value: np.ndarray  # W, US dollars
+    ask: np.ndarray  # the seller's ask for each offer (indexed by offer row)
+
+
+def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) -> Bids:
+    """Value the screened (offer, buyer) pairs and keep those a buyer would pursue.
 
     ``buyers`` are indices into the buyer table: only buyers with BD capacity this month
-    bid, so only their columns are valued.
+    bid. Screening (search friction) comes first, so only a few percent of all pairs are
+    valued; the arithmetic is the same matrix formula, on the screened pairs.
     """
     book, bt = model.book, model.buyer_table
     sc = model.sc
     a = offers.asset
     stage = book.stage[a].astype(int)
     area = book.area[a]
+    # Search friction: a BD team screens only part of what is on the table each month.
+    focus = bt["focus"][buyers][:, area].T  # (offers, buyers)
+    attention = sc.mnc.attention * np.where(focus, 1.0, sc.mnc.scouting)
+    screened = model.rng.random(focus.shape) < attention
+    # Kind of package and region must suit the buyer; nobody buys from itself.
+    screened &= bt["territory_ok"][buyers][:, offers.package].T
+    regional = offers.package == REGIONAL
+    screened &= ~regional[:, None] | (offers.region[:, None] == bt["home"][buyers][None, :])
+    screened &= offers.seller[:, None] != bt["entity"][buyers][None, :]
+    o, j = np.nonzero(screened)
+    b = buyers[j]
+    # Seller's ask, per offer. Sellers value novelty less steeply than buyers do (a fast
+    # follower still sells in China); stranded programmes are offered cheaper.
     v_world = book.world_value(a)
     share = book.territory_share(offers.mask)
-    china_only = ~book.global_data[a]
-    trust = bt["trust"][buyers]
-    data = model.data_weight_by_stage[stage] * np.where(china_only, 1.0, 0.2)
-    tf = 1.0 - sc.mnc.trust_sensitivity * (1.0 - trust)[None, :] * data[:, None]
-    appetite = bt["appetite"][buyers][:, stage].T  # (offers, buyers)
-    focus = bt["focus"][buyers][:, area].T
-    fit = np.where(focus, 1.0, 0.7)
-    shape = (offers.size, buyers.size)
-    noise = model.rng.normal(0.0, sc.market.quality_noise, size=shape)
-    W = (v_world * share)[:, None] * appetite * tf * fit * bt["urgency_mult"][buyers][None, :] * np.exp(noise)
-    # Regional licensees buy data-rich, affordable drugs: novelty counts for them as for the seller.
-    regional_buyer = bt["kind"][buyers] == Kind.regional
-    if regional_buyer.any():
-        W[:, regional_buyer] *= model.own_novelty_ratio[book.novelty[a]][:, None]
-    # Eligibility: package kind, own region for regional rights, visibility, not oneself.
-    ok = bt["territory_ok"][buyers][:, offers.package].T
-    regional = offers.package == REGIONAL
-    ok &= ~regional[:, None] | (offers.region[:, None] == bt["home"][buyers][None, :])
-    # Search friction: a BD team screens only part of what is on the table each month.
-    ok &= model.rng.random(shape) < sc.mnc.attention * np.where(focus, 1.0, sc.mnc.scouting)
-    ok &= offers.seller[:, None] != bt["entity"][buyers][None, :]
-    # Seller's ask.
-    seller_kind = model.ent.kind[offers.seller]
-    is_biotech = seller_kind == Kind.biotech
+    is_biotech = model.ent.kind[offers.seller] == Kind.biotech
     factor = np.ones(offers.size)
     if is_biotech.any():
         factor[is_biotech] = Biotech.reservation_factor(model, offers.seller[is_biotech])
-    # Sellers value novelty less steeply than buyers do (a fast follower still sells in China).
     own = np.where(is_biotech, Biotech.own_value_share(model, stage) * model.own_novelty_ratio[book.novelty[a]], 0.8)
     ask = own * v_world * share * factor * np.where(book.paused[a], sc.biotech.paused_ask, 1.0)
-    ok &= W - ask[:, None] >= sc.mnc.hurdle * W
-    upfront_min = model.upfront_share_by_stage[stage] * ask
-    ok &= bt["cash"][buyers][None, :] >= upfront_min[:, None]
-    return W, ask, ok
+    # Buyer's value of each screened pair.
+    china_only = ~book.global_data[a]
+    data = model.data_weight_by_stage[stage] * np.where(china_only, 1.0, 0.2)
+    tf = 1.0 - sc.mnc.trust_sensitivity * (1.0 - bt["trust"][b]) * data[o]
+    fit = np.where(focus[o, j], 1.0, 0.7)
+    noise = model.rng.normal(0.0, sc.market.quality_noise, size=o.size)
+    W = (v_world * share)[o] * bt["appetite"][b, stage[o]] * tf * fit * bt["urgency_mult"][b] * np.exp(noise)
+    # Regional licensees buy data-rich, affordable drugs: novelty counts for them as for the seller.
+    regional_buyer = bt["kind"][b] == Kind.regional
+    W = np.where(regional_buyer, W * model.own_novelty_ratio[book.novelty[a[o]]], W)
+    # A China deal must beat sourcing elsewhere (hurdle) and the upfront must be affordable.
+    keep = (W - ask[o] >= sc.mnc.hurdle * W) & (W > 0)
+    keep &= bt["cash"][b] >= model.upfront_share_by_stage[stage[o]] * ask[o]
+    return Bids(offer=o[keep], buyer=j[keep], value=W[keep], ask=ask)
 
 
 def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
-    """Start diligence on the best offer-buyer pairs (greedy on surplus, rivals lift the price)."""
+    """Start diligence on the best offer-buyer pairs (greedy on relative surplus, rivals lift the price)."""
     bt = model.buyer_table
     if offers.size == 0 or bt["n"] == 0:
         return []
     bidders = np.flatnonzero(bt["credits"] >= 1.0)
     if bidders.size == 0:
         return []
-    W, ask, ok = value_matrix(model, offers, bidders)
-    Wok = np.where(ok, W, -np.inf)
-    ranked = np.argsort(-Wok, axis=1, kind="stable")
-    w1 = np.take_along_axis(Wok, ranked[:, :1], axis=1)[:, 0]
-    w2 = np.take_along_axis(Wok, ranked[:, 1:2], axis=1)[:, 0] if bidders.size > 1 else np.full(offers.size, -np.inf)
-    cand = np.flatnonzero(np.isfinite(w1))
-    if cand.size == 0:
+    bids = value_pairs(model, offers, bidders)
+    if bids.offer.size == 0:
         return []
+    # Pairs sorted by offer, best value first; the first pair of each offer is its best bid.
+    order = np.lexsort((-bids.value, bids.offer))
+    o_sorted, j_sorted, w_sorted = bids.offer[order], bids.buyer[order], bids.value[order]
+    starts = np.flatnonzero(np.r_[True, o_sorted[1:] != o_sorted[:-1]])
+    ends = np.r_[starts[1:], o_sorted.size]
+    first = o_sorted[starts]
+    ask = bids.ask
     # BD teams with limited capacity pursue the best return first: surplus relative to value.
-    order = cand[np.argsort(-(w1[cand] - ask[cand]) / w1[cand], kind="stable")]
+    rel = (w_sorted[starts] - ask[first]) / w_sorted[starts]
     credits = bt["credits"][bidders].copy()
     taken_assets: set[int] = set()
     started: list[Diligence] = []
     power = model.sc.market.seller_power
-    for o in order:
+    for k in np.argsort(-rel, kind="stable"):
         if not (credits >= 1.0).any():
             break
+        o = int(first[k])
         asset = int(offers.asset[o])
         if asset in taken_assets:
             continue
-        # Highest-value bidder that still has capacity; the next best value is the rival bid.
-        cols = ranked[o]
-        good = np.isfinite(Wok[o, cols]) & (credits[cols] >= 1.0)
-        k = int(good.argmax())
-        if not good[k]:
+        lo, hi = starts[k], ends[k]
+        free = credits[j_sorted[lo:hi]] >= 1.0
+        if not free.any():
             continue
-        pick = int(cols[k])
-        value = Wok[o, pick]
-        rival = w2[o] if pick == ranked[o, 0] else w1[o]
+        i = lo + int(free.argmax())
+        pick, value = int(j_sorted[i]), float(w_sorted[i])
+        # The best other bidder who screened the offer is the rival: an English auction.
+        rival = float(w_sorted[lo + 1]) if i == lo and hi - lo > 1 else (float(w_sorted[lo]) if i > lo else -np.inf)
         price = float(min(value, max(ask[o] + power * (value - ask[o]), rival)))
         credits[pick] -= 1.0
         taken_assets.add(asset)
@@ -222,7 +233,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         model.book.in_play[asset] = True
         dur = model.diligence_duration(int(model.book.stage[asset]))
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
-                                 mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=float(value),
+                                 mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=value,
                                  start=model.month, end=model.month + dur, distressed=bool(offers.distressed[o]),
                                  stage=int(model.book.stage[asset])))
     return started

@@ -77,6 +77,7 @@ class LicensingMarket(mesa.Model):
         self.n_months = month_index(scenario.end) - self.start_abs + 1
         self.paths = DriverPaths.build(scenario.drivers, scenario.start, self.n_months)
         self.month = -1  # month number of the step in progress (0 = start)
+        self._date_cache: tuple[int, pd.Timestamp | None] = (-1, None)
         self.now = self.paths.at(0)
         self.trust_peak = self.now["trust"]
         self.trust_drop = 0.0
@@ -213,8 +214,11 @@ class LicensingMarket(mesa.Model):
 
     @property
     def date(self) -> pd.Timestamp:
+        """First day of the month being simulated."""
         m = self.start_abs + max(self.month, 0)
-        return pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1)
+        if self._date_cache[0] != m:
+            self._date_cache = (m, pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1))
+        return self._date_cache[1]
 
     @property
     def month_abs(self) -> int:
