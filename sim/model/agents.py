@@ -13,8 +13,9 @@ Biotech finance, per month (runway = cash / burn):
     p(raise) = financing_rate * funding^e * 1.35^(best stage - 1) * exp(0.2 q_best)
                if runway < trigger + opportunistic_months * funding
     round    = round_size * exp(gain * (best stage - 1)) * funding^elasticity * LogN(0, 0.4)
-Reservation price of a rights package (falls as runway shortens, QM24):
-    ask = own_value_share * value * (floor + (1 - floor) * min(1, runway / hold_runway))
+Reservation price of a rights package (rises with the funding climate, most for early
+programmes; falls as runway shortens, QM24):
+    ask = own_value_share * (funding / reference)^e(stage) * value * (floor + (1 - floor) * min(1, runway / hold))
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class Biotech(mesa.Agent):
         (QM24: core assets are held when money allows).
         """
         b = model.sc.biotech
-        return b.own_value_share * (1.0 + model.funding_gain_by_stage[stage] * model.now["funding"])
+        relative = max(model.now["funding"], 1e-6) / b.funding_reference
+        return b.own_value_share * relative ** model.funding_elasticity_by_stage[stage]
 
     @staticmethod
     def reservation_factor(model: "LicensingMarket", entities: np.ndarray) -> np.ndarray:

@@ -95,7 +95,7 @@ class LicensingMarket(mesa.Model):
         self.regional_min_stage = STAGES.index(scenario.biotech.regional_min_stage)
         self.incubator_exit_stage = STAGES.index(scenario.incubator.exit_stage)
         self.upfront_share_by_stage = np.array([scenario.market.upfront_share[s] for s in STAGES])
-        self.funding_gain_by_stage = np.array([scenario.biotech.funding_value_gain[s] for s in STAGES])
+        self.funding_elasticity_by_stage = np.array([scenario.biotech.funding_value_elasticity[s] for s in STAGES])
         self.diligence_factor_by_stage = np.array([scenario.market.diligence_stage_factor[s] for s in STAGES])
         self.data_weight_by_stage = np.array([scenario.mnc.data_weight[s] for s in STAGES])
         self.own_novelty_ratio = np.array([scenario.biotech.own_novelty_value[x] / scenario.assets.novelty_value[x]

@@ -273,13 +273,16 @@ class Biotechs(Strict):
                                       unit="months", ge=0.0, le=120)
     pause_runway_months: float = P(12.0, "below this runway non-core unlicensed programmes are paused",
                                    unit="months", ge=0.0, le=120)
-    own_value_share: float = P(0.5, "the biotech's own value of ex-China rights relative to a global buyer's "
-                               "(it lacks the means to develop and sell abroad)", unit="share", ge=0.0, le=2.0)
-    funding_value_gain: dict[str, float] = P(
-        {"preclinical": 4.0, "phase1": 3.0, "phase2": 2.0, "phase3": 1.5, "filed": 1.0, "approved": 0.5},
-        "rise of the biotech's own value of its rights per unit of the funding index, by stage: abundant "
-        "capital funds early programmes (and IPO exits on them), so owners need not license; in a capital "
-        "winter investors want clinical data", unit="x per index", source="QM24, RT23, ARC25",
+    own_value_share: float = P(0.75, "the biotech's own value of ex-China rights relative to a global buyer's, "
+                               "at the reference funding level", unit="share", ge=0.0, le=10.0)
+    funding_reference: float = P(0.5, "funding index at which the own value equals own_value_share for every "
+                                 "stage (the 2018-2019 climate)", unit="index", ge=0.01, le=10.0, source="ARC25")
+    funding_value_elasticity: dict[str, float] = P(
+        {"preclinical": 1.2, "phase1": 0.9, "phase2": 0.6, "phase3": 0.4, "filed": 0.2, "approved": 0.1},
+        "elasticity of the biotech's own value of its rights to the funding index, by stage: abundant capital "
+        "funds early programmes (and IPO exits on them), so owners need not license; in a capital winter "
+        "investors want clinical data, so early programmes lose most", unit="elasticity",
+        source="QM24, RT23, ARC25",
     )
     gate_runway_months: float = P(12.0, "a biotech starts a new clinical phase of a programme only with this "
                                   "runway at the new burn; otherwise the programme waits at the gate",
@@ -335,7 +338,7 @@ class Mnc(Strict):
     top_deals_per_year: float = P(3.0, "BD capacity of a top MNC: new China diligence starts per year",
                                   unit="deals/year", ge=0.0, le=100)
     mid_deals_per_year: float = P(0.8, "BD capacity of a mid-size buyer", unit="deals/year", ge=0.0, le=100)
-    attention: float = P(0.03, "share of the shopped assets in its focus areas that a buyer's BD team screens "
+    attention: float = P(0.022, "share of the shopped assets in its focus areas that a buyer's BD team screens "
                          "closely each month (search friction)", unit="share/month", ge=0.0, le=1.0)
     scouting: float = P(0.35, "attention to assets outside its focus areas, relative to those inside", unit="x",
                         ge=0.0, le=1.0)
@@ -444,7 +447,8 @@ class Scenario(Strict):
         _check_keys(self.market.upfront_share, STAGES, "market.upfront_share", complete=True)
         _check_keys(self.mnc.data_weight, STAGES, "mnc.data_weight", complete=True)
         _check_keys(self.market.diligence_stage_factor, STAGES, "market.diligence_stage_factor", complete=True)
-        _check_keys(self.biotech.funding_value_gain, STAGES, "biotech.funding_value_gain", complete=True)
+        _check_keys(self.biotech.funding_value_elasticity, STAGES, "biotech.funding_value_elasticity",
+                    complete=True)
         _check_keys(self.biotech.own_novelty_value, NOVELTIES, "biotech.own_novelty_value", complete=True)
         _check_keys(self.market.royalty_rate, STAGES, "market.royalty_rate", complete=True)
         for culture, table in self.mnc.stage_appetite.items():
@@ -474,7 +478,7 @@ class Scenario(Strict):
                              (self.assets.novelty_value, "assets.novelty_value"),
                              (self.assets.area_success, "assets.area_success"),
                              (self.assets.region_value_share, "assets.region_value_share"),
-                             (self.biotech.funding_value_gain, "biotech.funding_value_gain"),
+                             (self.biotech.funding_value_elasticity, "biotech.funding_value_elasticity"),
                              *[(t, f"mnc.stage_appetite.{c}") for c, t in self.mnc.stage_appetite.items()]]:
             for k, v in table.items():
                 if v < 0:

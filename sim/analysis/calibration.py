@@ -1,0 +1,520 @@
+"""Calibration: fit a scenario's free parameters to the targets with Optuna (TPE), resumably.
+
+Method
+------
+* The experiment file (``experiments/calibration.yaml``) names the scenario, the targets file,
+  and the free parameters as dotted scenario paths with ranges (``mnc.hurdle: {low: 0.05,
+  high: 0.5}``; ``log: true`` for scale parameters; ``type: int`` for counts). Everything else
+  in the scenario stays as written - in particular the driver series, which are data.
+* Each candidate is run ``replications`` times with the **same seeds** for every candidate
+  (common random numbers: seeds from ``SeedSequence(seed).spawn(replications)``), so two
+  candidates are compared on the same futures and the loss surface is smooth in the
+  parameters rather than re-drawn at every trial.
+* Loss of a candidate = sum over gating targets of ``weight * (d**2 + fail_penalty * failed +
+  inside_weight * c**2)`` where ``d`` is the distance of the replication mean outside the band
+  in units of the target's scale (half the band width; 10 points for shares without a band;
+  25% of the reference for other thresholds and directions), ``failed`` is 1 when the target
+  fails, and ``c`` (at most 1 in size) is the distance from the observed value inside the band,
+  which pulls fits towards the centre of the bands. Informational targets count with
+  ``info_weight`` (0 by default).
+* Sampler: Optuna's TPE (multivariate, constant liar so that a batch of candidates evaluated in
+  parallel is spread out), seeded from the experiment seed (and the number of finished trials,
+  so a resumed run does not replay its first proposals). The scenario as written is enqueued
+  as the first candidate (``include_start``), so a fit is never worse than the starting point.
+* Storage: ``<out>/optuna.db`` (SQLite). Running the same command again resumes: finished
+  trials are kept, trials left running by an interrupted run are re-queued, and the run goes
+  on until ``trials`` trials have finished. A changed experiment (parameters, ranges, targets,
+  replications, seed, or the fixed part of the scenario) is refused unless ``--fresh``.
+* Outputs (rewritten after every batch, atomically): ``loss_history.csv`` (every trial:
+  loss, targets passed, parameters, best so far), ``best_params.yaml`` (dotted overrides and a
+  nested patch to paste into the scenario), ``scorecard.csv`` (the best candidate's scorecard),
+  and with ``confirm_replications`` also ``scorecard_confirm.csv``: the best candidate rerun
+  with more replications, since the best of many noisy candidates flatters itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.analysis.validation import (
+    DEFAULT_RUNNER,
+    Scorecard,
+    TargetSet,
+    _yaml_where,
+    evaluate,
+    load_targets,
+    make_executor,
+    map_runs,
+    prepare_runs,
+    print_scorecard,
+    replication_seeds,
+)
+from sim.errors import UserError
+
+__all__ = ["CalibrationResult", "Experiment", "load_experiment", "loss_of", "run_calibration"]
+
+
+# ------------------------------------------------------------------------------ experiment
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParamRange(_Strict):
+    low: float
+    high: float
+    log: bool = False
+    type: Literal["float", "int"] = "float"
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _ok(self) -> "ParamRange":
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ValueError("an int range needs whole-number low and high")
+        return self
+
+
+class LossSpec(_Strict):
+    fail_penalty: float = Field(1.0, ge=0)
+    inside_weight: float = Field(0.1, ge=0)
+    info_weight: float = Field(0.0, ge=0)
+
+
+class Experiment(_Strict):
+    """A calibration experiment file."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    scenario: str
+    targets: str = "targets.yaml"
+    method: Literal["optuna-tpe"] = "optuna-tpe"
+    replications: int = Field(4, ge=1, le=1000)
+    seed: int = Field(20240101, ge=0)
+    trials: int = Field(200, ge=1, le=100000)
+    startup_trials: int = Field(20, ge=1)
+    batch: int | None = Field(None, ge=1, le=256)
+    include_start: bool = True
+    confirm_replications: int = Field(0, ge=0, le=10000)
+    significant_digits: int = Field(4, ge=2, le=15)
+    simulate_until: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
+    out: str | None = None
+    loss: LossSpec = LossSpec()
+    parameters: dict[str, ParamRange]
+
+    @model_validator(mode="after")
+    def _some(self) -> "Experiment":
+        if not self.parameters:
+            raise ValueError("parameters: name at least one free parameter (dotted path: {low, high})")
+        return self
+
+
+@dataclass
+class LoadedExperiment:
+    spec: Experiment
+    path: Path
+    scenario_path: Path
+    targets_path: Path
+
+
+def _resolve_file(value: str, base: Path) -> Path:
+    p = Path(value).expanduser()
+    if p.is_absolute():
+        return p
+    for cand in (base / p, Path.cwd() / p):
+        if cand.exists():
+            return cand
+    return base / p
+
+
+def load_experiment(path: str | Path) -> LoadedExperiment:
+    """Read an experiment file; paths inside it are relative to the file (or the working folder)."""
+    path = Path(path)
+    label = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{label}: experiment file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{label}: is a folder, expected an experiment YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{label}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
+        raise UserError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{label}:1:1: expected a mapping of experiment fields at the top level")
+    try:
+        spec = Experiment.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = list(err["loc"])
+        msg = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+        raise UserError(f"{_yaml_where(label, root, loc)}: {'.'.join(map(str, loc))}: {msg}") from None
+    base = path.resolve().parent
+    scenario_path = _resolve_file(spec.scenario, base)
+    if not scenario_path.exists() and len(Path(spec.scenario).parts) == 1:
+        scenario_path = Path(spec.scenario)  # a shipped scenario's name; load_scenario resolves it
+    return LoadedExperiment(spec, path, scenario_path, _resolve_file(spec.targets, base))
+
+
+def _get_path(data: Any, dotted: str) -> Any:
+    node = data
+    for seg in dotted.split("."):
+        if isinstance(node, BaseModel):
+            node = getattr(node, seg)
+        elif isinstance(node, Mapping):
+            node = node[seg]
+        elif isinstance(node, list):
+            node = node[int(seg)]
+        else:
+            raise KeyError(dotted)
+    return node
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = out
+        segs = key.split(".")
+        for s in segs[:-1]:
+            node = node.setdefault(s, {})
+        node[segs[-1]] = value
+    return out
+
+
+def _round(value: float, digits: int, kind: str) -> float | int:
+    if kind == "int":
+        return int(round(value))
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    return float(f"{value:.{digits}g}")
+
+
+# ------------------------------------------------------------------------------------ loss
+
+
+def loss_of(card: Scorecard, spec: LossSpec) -> tuple[float, dict[str, float]]:
+    """The calibration loss of a scorecard, and each target's term."""
+    terms: dict[str, float] = {}
+    for _, r in card.table.iterrows():
+        w = float(r["weight"]) * (1.0 if r["gate"] else spec.info_weight)
+        if w == 0:
+            continue
+        d = float(r["distance"])
+        c = float(r["centrality"])
+        term = d * d + (0.0 if r["passed"] else spec.fail_penalty) + spec.inside_weight * c * c
+        terms[str(r["id"])] = w * term
+    return float(sum(terms.values())), terms
+
+
+# ------------------------------------------------------------------------------ the study
+
+
+def _fingerprint(exp: LoadedExperiment, base: Any, targets: TargetSet) -> dict[str, str]:
+    spec = exp.spec
+    data = base.model_dump(mode="json")
+    for key in spec.parameters:  # the fixed part of the scenario only
+        segs = key.split(".")
+        node = data
+        for s in segs[:-1]:
+            node = node.get(s, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(segs[-1], None)
+    for k in ("name", "description", "extends", "seed"):
+        data.pop(k, None)
+    parts = {
+        "parameters": json.dumps({k: v.model_dump(exclude={"note"}) for k, v in spec.parameters.items()},
+                                 sort_keys=True),
+        "targets": targets.digest or "",
+        "runs": json.dumps([spec.replications, spec.seed, spec.simulate_until]),
+        "loss": spec.loss.model_dump_json(),
+        "scenario": json.dumps(data, sort_keys=True),
+    }
+    return {k: hashlib.sha256(v.encode()).hexdigest()[:16] for k, v in parts.items()}
+
+
+@dataclass
+class CalibrationResult:
+    best_params: dict[str, Any]
+    best_loss: float
+    best_trial: int
+    scorecard: pd.DataFrame
+    history: pd.DataFrame
+    out: Path
+    confirm: Scorecard | None = None
+
+
+def _open_study(out: Path, name: str, fresh: bool):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    db = out / "optuna.db"
+    if fresh and db.exists():
+        db.unlink()
+    storage = optuna.storages.RDBStorage(f"sqlite:///{db.resolve()}",
+                                         engine_kwargs={"connect_args": {"timeout": 60}})
+    return optuna.create_study(study_name=name, storage=storage, direction="minimize", load_if_exists=True)
+
+
+def _sampler(spec: Experiment, n_done: int):
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=(spec.seed + 7919 * n_done) % (2**32),
+                                          n_startup_trials=spec.startup_trials, multivariate=True,
+                                          constant_liar=True)
+
+
+def _history(study: Any, names: list[str]) -> pd.DataFrame:
+    from optuna.trial import TrialState
+
+    rows = []
+    best = math.inf
+    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if t.state == TrialState.RUNNING:
+            continue
+        loss = t.value if t.state == TrialState.COMPLETE else math.nan
+        if t.state == TrialState.COMPLETE and loss is not None and loss < best:
+            best = loss
+        vals = t.user_attrs.get("values", t.params)
+        dur = (t.datetime_complete - t.datetime_start).total_seconds() \
+            if t.datetime_complete and t.datetime_start else math.nan
+        rows.append({"trial": t.number, "state": t.state.name, "loss": loss,
+                     "best_so_far": best if math.isfinite(best) else math.nan,
+                     "passed": t.user_attrs.get("passed"), "gated": t.user_attrs.get("gated"),
+                     "failing": " ".join(t.user_attrs.get("failing", [])),
+                     **{n: vals.get(n) for n in names}, "duration_s": dur,
+                     "finished": t.datetime_complete, "error": t.user_attrs.get("error", "")})
+    return pd.DataFrame(rows)
+
+
+def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int]) -> CalibrationResult | None:
+    from optuna.trial import TrialState
+
+    from sim.io import atomic_path, write_csv
+
+    names = list(exp.spec.parameters)
+    hist = _history(study, names)
+    write_csv(hist, out / "loss_history.csv")
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    if not done:
+        return None
+    best = min(done, key=lambda t: (t.value, t.number))
+    values = best.user_attrs.get("values", best.params)
+    card = pd.DataFrame(best.user_attrs.get("scorecard", []))
+    for col in ("band_low", "band_high"):
+        if col in card.columns:
+            card[col] = card[col].astype(float).replace({1e308: np.inf, -1e308: -np.inf})
+    write_csv(card, out / "scorecard.csv")
+    header = (f"# Best fit of {exp.path} (trial {best.number}; {len(done)} trials finished),\n"
+              f"# written by `licsim calibrate` on {time.strftime('%Y-%m-%d %H:%M')}.\n"
+              f"# loss {best.value:.4g}; {best.user_attrs.get('passed')}/{best.user_attrs.get('gated')} targets pass "
+              f"on {exp.spec.replications} replications (root seed {exp.spec.seed}).\n"
+              f"# Apply: paste scenario_patch into {exp.spec.scenario}, or\n"
+              f"#   load_scenario(path, overrides=overrides) / apply_overrides(scenario, overrides).\n")
+    doc = {
+        "experiment": exp.spec.name, "experiment_file": str(exp.path), "scenario": str(exp.scenario_path),
+        "targets": str(exp.targets_path), "method": exp.spec.method, "trial": best.number,
+        "loss": float(best.value), "targets_passed": best.user_attrs.get("passed"),
+        "targets_gated": best.user_attrs.get("gated"), "failing": best.user_attrs.get("failing", []),
+        "replications": exp.spec.replications, "root_seed": exp.spec.seed, "seeds": seeds,
+        "overrides": {k: values[k] for k in names if k in values},
+        "scenario_patch": _nest({k: values[k] for k in names if k in values}),
+    }
+    with atomic_path(out / "best_params.yaml") as tmp:
+        tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100))
+    return CalibrationResult(dict(doc["overrides"]), float(best.value), best.number, card, hist, out)
+
+
+def run_calibration(experiment: str | Path, *, trials: int | None = None, out: str | Path | None = None,
+                    workers: int | None = None, fresh: bool = False, confirm: int | None = None,
+                    timeout_minutes: float | None = None, runner: str = DEFAULT_RUNNER,
+                    console: Any = None) -> CalibrationResult:
+    """Fit the experiment's free parameters; resumable from ``<out>/optuna.db``."""
+    import optuna
+    from optuna.trial import TrialState
+    from rich.console import Console
+
+    from sim.analysis.validation import default_workers
+    from sim.scenarios.loader import apply_overrides, load_scenario
+
+    console = console or Console()
+    exp = load_experiment(experiment)
+    spec = exp.spec
+    base = load_scenario(exp.scenario_path)
+    targets = load_targets(exp.targets_path)
+    names = list(spec.parameters)
+    full = base
+    if spec.simulate_until:  # the model is causal: months up to the targets do not depend on the end
+        base = apply_overrides(base, {"end": spec.simulate_until})
+    for name, rng in spec.parameters.items():  # every path exists and both ends are allowed
+        for v in (rng.low, rng.high):
+            try:
+                apply_overrides(base, {name: int(v) if rng.type == "int" else v})
+            except UserError as exc:
+                raise UserError(f"{exp.path}: parameters.{name}: {exc}") from None
+    out = Path(out) if out is not None else Path(spec.out) if spec.out else Path("results") / "calibration" / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    total = trials if trials is not None else spec.trials
+    workers = workers or default_workers()
+    batch = spec.batch or max(1, workers // spec.replications)
+    seeds = replication_seeds(spec.seed, spec.replications)
+
+    study = _open_study(out, spec.name, fresh)
+    fp = _fingerprint(exp, full, targets)
+    old = study.user_attrs.get("fingerprint")
+    if old and old != fp:
+        changed = ", ".join(k if k != "scenario" else "the fixed part of the scenario, schema defaults included"
+                            for k in fp if old.get(k) != fp[k])
+        raise UserError(f"{out}/optuna.db holds a calibration of a different experiment (changed: {changed}); "
+                        "run with --fresh to start over, or give another --out")
+    study.set_user_attr("fingerprint", fp)
+    study.set_user_attr("experiment", spec.model_dump(mode="json"))
+    # Trials an interrupted run left running: re-queue their candidates, close them as failed.
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.enqueue_trial(t.params, skip_if_exists=False)
+        study.tell(t.number, state=TrialState.FAIL)
+    n_done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if spec.include_start and not study.trials:
+        start = {}
+        for name, rng in spec.parameters.items():
+            v = float(_get_path(base, name))
+            start[name] = int(min(max(round(v), rng.low), rng.high)) if rng.type == "int" else \
+                min(max(v, rng.low), rng.high)
+        study.enqueue_trial(start)
+    study.sampler = _sampler(spec, n_done)
+
+    console.print(f"[bold]calibrate {spec.name}[/bold]: {len(names)} parameters, {spec.replications} replications "
+                  f"per candidate (common seeds), {batch} candidate(s) at a time on {workers} process(es); "
+                  f"{n_done}/{total} trials done; storage {out / 'optuna.db'}")
+    deadline = time.monotonic() + timeout_minutes * 60 if timeout_minutes else math.inf
+    executor = make_executor(workers) if workers > 1 else None
+    best_loss = min((t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
+                    default=math.inf)
+    consecutive_failures = 0
+    try:
+        while n_done < total and time.monotonic() < deadline:
+            k = min(batch, total - n_done)
+            asked = [study.ask() for _ in range(k)]
+            cands: list[tuple[Any, dict[str, Any], Any]] = []
+            for trial in asked:
+                values: dict[str, Any] = {}
+                for name, rng in spec.parameters.items():
+                    if rng.type == "int":
+                        v = trial.suggest_int(name, int(rng.low), int(rng.high), log=rng.log)
+                    else:
+                        v = trial.suggest_float(name, rng.low, rng.high, log=rng.log)
+                    values[name] = _round(v, spec.significant_digits, rng.type)
+                trial.set_user_attr("values", values)
+                try:
+                    sc = apply_overrides(base, values)
+                except UserError as exc:
+                    trial.set_user_attr("error", str(exc))
+                    study.tell(trial, state=TrialState.FAIL)
+                    console.print(f"[yellow]trial {trial.number}: {exc}[/yellow]")
+                    continue
+                cands.append((trial, values, sc))
+            jobs = [(sc, s, r) for _, _, sc in cands for r, s in enumerate(seeds)]
+            t0 = time.perf_counter()
+            outs = map_runs(jobs, workers, runner=runner, executor=executor, errors="return") if jobs else []
+            dt = time.perf_counter() - t0
+            for j, (trial, values, _) in enumerate(cands):
+                part = outs[j * len(seeds):(j + 1) * len(seeds)]
+                bad = [o for o in part if isinstance(o, BaseException)]
+                if bad:
+                    trial.set_user_attr("error", f"{type(bad[0]).__name__}: {bad[0]}")
+                    study.tell(trial, state=TrialState.FAIL)
+                    console.print(f"[yellow]trial {trial.number}: a replication failed: "
+                                  f"{type(bad[0]).__name__}: {bad[0]}[/yellow]")
+                    consecutive_failures += 1
+                    continue
+                card = evaluate(targets, prepare_runs(part, targets.universe))
+                loss, _ = loss_of(card, spec.loss)
+                g = card.gated
+                trial.set_user_attr("passed", int(g["passed"].sum()))
+                trial.set_user_attr("gated", int(len(g)))
+                trial.set_user_attr("failing", card.failing)
+                trial.set_user_attr("scorecard", _jsonable(card.table))
+                study.tell(trial, loss)
+                consecutive_failures = 0
+                n_done += 1
+                mark = ""
+                if loss < best_loss:
+                    best_loss, mark = loss, " [bold green]new best[/bold green]"
+                console.print(f"trial {trial.number:4d}  loss {loss:9.3f}  pass {int(g['passed'].sum()):2d}/{len(g)}  "
+                              f"best {best_loss:9.3f}  [{n_done}/{total}, {dt / max(len(cands), 1):.1f} s/candidate]"
+                              f"{mark}")
+            if consecutive_failures >= max(3, 2 * batch):
+                raise UserError(f"calibration stopped: {consecutive_failures} candidates in a row failed to run "
+                                f"(see the error column of {out / 'loss_history.csv'})")
+            _write_outputs(study, exp, out, seeds)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; run the same command again to resume[/yellow]")
+        raise
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+    res = _write_outputs(study, exp, out, seeds)
+    if res is None:
+        raise UserError(f"calibration of {spec.name}: no trial finished")
+    console.print(f"[bold]best[/bold]: trial {res.best_trial}, loss {res.best_loss:.4g}")
+    for k, v in res.best_params.items():
+        console.print(f"  {k} = {v}")
+    best_card = Scorecard(res.scorecard, pd.DataFrame(), spec.replications) if len(res.scorecard) else None
+    if best_card is not None:
+        print_scorecard(best_card, console, title=f"best fit (trial {res.best_trial}, {spec.replications} replications)")
+    n_confirm = spec.confirm_replications if confirm is None else confirm
+    if n_confirm:
+        from sim.analysis.validation import map_replications
+        from sim.io import write_csv
+
+        sc = apply_overrides(full, res.best_params)
+        conf_seeds = replication_seeds(full.seed, n_confirm)
+        outs = map_replications(sc, conf_seeds, workers, runner=runner)
+        card = evaluate(targets, prepare_runs(outs, targets.universe))
+        write_csv(card.table, out / "scorecard_confirm.csv")
+        print_scorecard(card, console, title=f"best fit confirmed on {n_confirm} fresh replications "
+                                             f"(the scenario's root seed {full.seed}, as validate uses)")
+        res.confirm = card
+    console.print(f"wrote {out}/best_params.yaml, loss_history.csv, scorecard.csv")
+    return res
+
+
+def _jsonable(table: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for rec in table.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if isinstance(v, (np.floating, float)):
+                v = float(v)
+                v = v if math.isfinite(v) else (None if math.isnan(v) else (1e308 if v > 0 else -1e308))
+            elif isinstance(v, np.integer):
+                v = int(v)
+            elif isinstance(v, np.bool_):
+                v = bool(v)
+            clean[k] = v
+        rows.append(clean)
+    return rows

@@ -1,0 +1,713 @@
+"""Outcome summaries, written-out differences between two futures, and the printable HTML report.
+
+* :func:`detect_kind` tells a result folder of ``licsim run`` / ``compare`` / ``batch`` apart.
+* :func:`load_frames` reads the deal ledger and monthly series of a run or batch folder.
+* :func:`outcome_table` gives one row of scalar outcomes per replication;
+  :func:`key_differences` writes out how two futures differ (used by the dashboard's comparison page).
+* :func:`build_report` / :func:`write_report`: one self-contained HTML page (charts embedded as
+  base64 PNG, no external resources), written atomically as ``report.html`` in the folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+
+MAX_TABLE_ROWS = 60
+MAX_IMAGES = 40
+MAX_CSVS = 12
+
+# ------------------------------------------------------------------------------ result folders
+
+
+def _find(folder: Path, pattern: str, depth: int = 2, limit: int = 500) -> list[Path]:
+    """Files matching ``pattern`` in ``folder`` and up to ``depth - 1`` levels below (not hidden), sorted."""
+    out: list[Path] = []
+    level = [folder]
+    for _ in range(depth):
+        nxt = []
+        for d in level:
+            try:
+                entries = sorted(d.iterdir())
+            except OSError:
+                continue
+            for p in entries:
+                if p.name.startswith("."):
+                    continue
+                if p.is_dir():
+                    nxt.append(p)
+                elif p.match(pattern):
+                    out.append(p)
+                    if len(out) >= limit:
+                        return out
+        level = nxt
+    return sorted(out)
+
+
+def detect_kind(folder: str | Path) -> str | None:
+    """'run', 'compare', 'batch', 'files' (only PNG/CSV to show) or None (nothing usable)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    if (folder / "comparison.csv").is_file():
+        return "compare"
+    if (folder / "runs").is_dir():
+        return "batch"
+    if (folder / "deals.parquet").is_file() or (folder / "monthly.parquet").is_file():
+        return "run"
+    if (folder / "manifest.json").is_file() and ((folder / "yearly.csv").is_file() or (folder / "charts").is_dir()):
+        return "run"
+    if _find(folder, "*.png", limit=1) or _find(folder, "*.csv", limit=1):
+        return "files"
+    return None
+
+
+def _read_parquets(paths: Sequence[Path], root: Path | None = None) -> pd.DataFrame | None:
+    """Read and stack parquet files; with several files, replications are tagged with the file's
+    path under ``root`` (``point=3/replication-2:0``) so runs that each count from 0 stay apart."""
+    frames = []
+    for p in paths:
+        try:
+            df = pd.read_parquet(p)
+        except Exception:
+            continue
+        if "replication" not in df.columns:
+            df.insert(0, "replication", 0)
+        if len(paths) > 1:
+            rel = p.relative_to(root) if root is not None else Path(p.name)
+            tag = str(rel.with_suffix(""))
+            df["replication"] = [f"{tag}:{r}" for r in df["replication"]]
+        frames.append(df)
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def load_frames(folder: str | Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Deal ledger and monthly series of a run folder; for a batch folder, the deal ledgers it
+    kept (``deals/``; batches keep no monthly series)."""
+    folder = Path(folder)
+    deals = _read_parquets([folder / "deals.parquet"]) if (folder / "deals.parquet").is_file() else None
+    monthly = _read_parquets([folder / "monthly.parquet"]) if (folder / "monthly.parquet").is_file() else None
+    if deals is None and monthly is None and (folder / "deals").is_dir():
+        files = sorted(p for p in (folder / "deals").rglob("*.parquet") if not p.name.startswith("."))
+        deals = _read_parquets(files, folder / "deals")
+    return deals, monthly
+
+
+def read_runs_table(folder: str | Path) -> pd.DataFrame | None:
+    """The runs table of a batch folder (one row per run with its outcomes), or None."""
+    runs = Path(folder) / "runs"
+    files = sorted(p for p in runs.glob("*.parquet") if not p.name.startswith(".")) if runs.is_dir() else []
+    if not files:
+        return None
+    try:
+        df = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+    except Exception:
+        return None
+    keys = [c for c in ("point", "replication") if c in df.columns]
+    return df.sort_values(keys, kind="stable").reset_index(drop=True) if keys else df
+
+
+def compare_sides(folder: str | Path) -> list[tuple[str, pd.DataFrame | None, pd.DataFrame | None]]:
+    """The futures of a compare folder: each sub-folder holding a run's frames, in name order."""
+    folder = Path(folder)
+    sides = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if detect_kind(sub) in ("run", "batch"):
+            deals, monthly = load_frames(sub)
+            if deals is not None or monthly is not None:
+                sides.append((sub.name, deals, monthly))
+    return sides
+
+
+# ------------------------------------------------------------------------------ outcomes
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    kind: str  # count | money | share | months | firms
+
+
+METRICS: list[Metric] = [
+    Metric("deals_per_year", "deals signed per year", "count"),
+    Metric("upfront_per_year_usd", "upfront payments per year", "money"),
+    Metric("median_upfront_usd", "median upfront per deal", "money"),
+    Metric("value_per_year_usd", "headline deal value per year", "money"),
+    Metric("financing_per_year_usd", "primary financing per year", "money"),
+    Metric("share_mnc", "share of deals with top MNCs", "share"),
+    Metric("share_mid_size", "share of deals with mid-size buyers", "share"),
+    Metric("share_incubator", "share of deals with incubators / NewCos", "share"),
+    Metric("share_regional", "share of deals with regional licensees", "share"),
+    Metric("share_global", "share of deals for global rights", "share"),
+    Metric("share_early", "share of deals at preclinical or phase 1", "share"),
+    Metric("share_newco", "share of NewCo deals", "share"),
+    Metric("share_terminated", "share of deals terminated", "share"),
+    Metric("active_biotechs_end", "active biotechs at the end", "firms"),
+    Metric("folded_biotechs", "biotechs that folded", "firms"),
+]
+METRIC_BY_KEY = {m.key: m for m in METRICS}
+
+
+def _years(monthly_rep: pd.DataFrame | None, deals_rep: pd.DataFrame | None) -> float:
+    if monthly_rep is not None and len(monthly_rep):
+        return max(len(monthly_rep) / 12.0, 1 / 12)
+    if deals_rep is not None and len(deals_rep) and "signed" in deals_rep:
+        s = pd.to_datetime(deals_rep["signed"])
+        return max(((s.max() - s.min()).days / 365.25), 1.0)
+    return float("nan")
+
+
+def _share(deals: pd.DataFrame, col: str, values: Sequence[str]) -> float:
+    if col not in deals.columns or not len(deals):
+        return float("nan")
+    return float(deals[col].astype(str).isin(values).mean())
+
+
+def outcome_table(deals: pd.DataFrame | None, monthly: pd.DataFrame | None) -> pd.DataFrame:
+    """One row of scalar outcomes (:data:`METRICS`) per replication."""
+    reps: list[Any] = []
+    for df in (deals, monthly):
+        if df is not None and "replication" in df.columns:
+            reps.extend(df["replication"].dropna().unique().tolist())
+    reps = sorted(set(reps), key=lambda r: (str(type(r)), r)) or [None]
+    rows = []
+    for rep in reps:
+        d = deals if rep is None or deals is None or "replication" not in deals.columns else deals[deals["replication"] == rep]
+        m = monthly if rep is None or monthly is None or "replication" not in monthly.columns else monthly[monthly["replication"] == rep]
+        if d is None:
+            d = pd.DataFrame()
+        years = _years(m, d)
+        row: dict[str, Any] = {"replication": rep}
+        row["deals_per_year"] = len(d) / years if years == years else float("nan")
+        up = d["upfront_usd"].astype(float) if "upfront_usd" in d.columns else pd.Series(dtype=float)
+        row["upfront_per_year_usd"] = float(up.sum()) / years if len(d) else 0.0
+        row["median_upfront_usd"] = float(up.median()) if len(up) else float("nan")
+        if "total_value_usd" in d.columns:
+            row["value_per_year_usd"] = float(d["total_value_usd"].astype(float).sum()) / years
+        else:
+            row["value_per_year_usd"] = float("nan")
+        if m is not None and "primary_financing_usd" in m.columns:
+            row["financing_per_year_usd"] = float(m["primary_financing_usd"].sum()) / years
+        else:
+            row["financing_per_year_usd"] = float("nan")
+        for kind in ("mnc", "mid_size", "incubator", "regional"):
+            row[f"share_{kind}"] = _share(d, "licensee_kind", [kind])
+        row["share_global"] = _share(d, "territory", ["global"])
+        row["share_early"] = _share(d, "stage", ["preclinical", "phase1"])
+        row["share_newco"] = _share(d, "deal_type", ["newco"])
+        row["share_terminated"] = float(d["terminated"].notna().mean()) if "terminated" in d.columns and len(d) else float("nan")
+        if m is not None and len(m) and "active_biotechs" in m.columns:
+            row["active_biotechs_end"] = float(m.sort_values("month")["active_biotechs"].iloc[-1]) if "month" in m else float(m["active_biotechs"].iloc[-1])
+        else:
+            row["active_biotechs_end"] = float("nan")
+        row["folded_biotechs"] = float(m["folded_biotechs"].sum()) if m is not None and "folded_biotechs" in m.columns else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_value(metric: Metric, value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if metric.kind == "money":
+        return f"${value / 1e9:,.2f}B" if abs(value) >= 1e9 else f"${value / 1e6:,.1f}M"
+    if metric.kind == "share":
+        return f"{value * 100:.1f}%"
+    if metric.kind == "count":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def summary_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard deviation and replications of every outcome, formatted for people."""
+    rows = []
+    for metric in METRICS:
+        if metric.key not in outcomes.columns:
+            continue
+        values = outcomes[metric.key].astype(float).dropna()
+        if not len(values):
+            continue
+        mean = float(values.mean())
+        sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        rows.append({"outcome": metric.label, "mean": format_value(metric, mean),
+                     "sd across runs": format_value(metric, sd) if len(values) > 1 else "",
+                     "runs": len(values)})
+    return pd.DataFrame(rows)
+
+
+def key_differences(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str] = ("A", "B"),
+                    limit: int = 6) -> list[str]:
+    """How future B differs from future A, largest differences first, as sentences.
+
+    ``a`` and ``b`` are :func:`outcome_table` frames (one row per replication). A difference
+    smaller than twice its standard error (when both sides have several runs) is marked as
+    within seed-to-seed noise.
+    """
+    la, lb = labels
+    scored = []
+    for metric in METRICS:
+        if metric.key not in a.columns or metric.key not in b.columns:
+            continue
+        va, vb = a[metric.key].astype(float).dropna(), b[metric.key].astype(float).dropna()
+        if not len(va) or not len(vb):
+            continue
+        ma, mb = float(va.mean()), float(vb.mean())
+        diff = mb - ma
+        if metric.kind == "share":
+            score = abs(diff) * 100 / 20  # 10 points counts like a 50% change
+            if abs(diff) < 0.02:
+                continue
+            change = f"{diff * 100:+.1f} points"
+        else:
+            if ma == 0 and mb == 0:
+                continue
+            rel = diff / abs(ma) if ma else float("inf")
+            score = abs(rel) if math.isfinite(rel) else 10.0
+            if abs(rel) < 0.05:
+                continue
+            change = f"{rel * 100:+.0f}%" if math.isfinite(rel) else "from zero"
+        noise = ""
+        if len(va) > 1 and len(vb) > 1:
+            se = math.sqrt(va.var(ddof=1) / len(va) + vb.var(ddof=1) / len(vb))
+            if se > 0 and abs(diff) < 2 * se:
+                noise = " (within seed-to-seed noise)"
+                score /= 4
+        more = "higher" if diff > 0 else "lower"
+        text = (f"{metric.label[0].upper()}{metric.label[1:]} is {more} under {lb}: "
+                f"{format_value(metric, mb)} vs {format_value(metric, ma)} under {la} ({change}){noise}.")
+        scored.append((score, text))
+    scored.sort(key=lambda t: -t[0])
+    if not scored:
+        return [f"{lb} and {la} differ by less than 5% (or 2 points) on every outcome."]
+    return [t for _, t in scored[:limit]]
+
+
+@dataclass
+class _Frames:
+    deals: pd.DataFrame
+    monthly: pd.DataFrame
+
+
+def paired_comparison(a: tuple[pd.DataFrame, pd.DataFrame], b: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame | None:
+    """The table ``licsim compare`` writes (comparison.csv), for two futures given as (deals, monthly)
+    with the same replications; None when that is not possible (then use :func:`key_differences`).
+
+    The window starts in the first year the two futures differ, as in ``licsim compare``.
+    """
+    try:
+        from sim.analysis.compare import compare_runs, default_universe, divergence_month
+        from sim.analysis.validation import Period, prepare_runs
+    except ImportError:
+        return None
+    try:
+        universe = default_universe()
+        ra = prepare_runs(_Frames(*a), universe)
+        rb = prepare_runs(_Frames(*b), universe)
+        if not ra or len(ra) != len(rb):
+            return None
+        months = sorted(set(ra[0].monthly["_mi"]) & set(rb[0].monthly["_mi"]))
+        if not months:
+            return None
+        first = divergence_month(ra, rb)
+        start = months[0] if first is None else max(first // 12 * 12, months[0])
+        end = months[-1]
+        return compare_runs(ra, rb, Period(start, end, f"{start // 12}..{end // 12}"))
+    except Exception:  # a future the compare module does not accept: fall back to plain outcomes
+        return None
+
+
+def _fmt_unit(value: Any, unit: str) -> str:
+    if unit == "number" and isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 100:
+        return f"{value:,.0f}"
+    try:
+        from sim.analysis.validation import format_value as fv
+
+        return fv(value, unit)
+    except Exception:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def differences_from_comparison(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"),
+                                limit: int = 6) -> list[str]:
+    """Sentences on the largest differences in a comparison table (``licsim compare``'s columns).
+
+    Differences whose 90% confidence interval excludes zero come first; a difference that is
+    not distinguishable from seed-to-seed noise says so.
+    """
+    la, lb = labels
+    rows = table
+    if "section" in rows.columns:
+        rows = rows[rows["section"].astype(str) != "by year"]
+    need = {"label", "a_mean", "b_mean"}
+    if not need <= set(rows.columns):
+        return []
+    scored = []
+    for r in rows.itertuples(index=False):
+        r = r._asdict()
+        a, b = float(r["a_mean"]), float(r["b_mean"])
+        if not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        unit = str(r.get("unit", ""))
+        diff = float(r.get("diff_mean", b - a))
+        if not math.isfinite(diff):
+            diff = b - a
+        if unit in ("share", "ratio"):
+            if abs(diff) < 0.02:
+                continue
+            score = abs(diff) * 100 / 20
+            change = f"{diff * 100:+.1f} points"
+        else:
+            if a == 0 and b == 0:
+                continue
+            rel = diff / abs(a) if a else float("inf")
+            if abs(rel) < 0.05:
+                continue
+            score = min(abs(rel), 10.0)
+            change = f"{rel * 100:+.0f}%" if math.isfinite(rel) else "up from zero"
+        n = int(r.get("n", 0) or 0)
+        sig = r.get("significant")
+        sig = str(sig).lower() in ("true", "1", "*") if sig is not None else False
+        note = ""
+        if n > 1:
+            if sig:
+                score += 100
+            else:
+                note = "; not distinguishable from seed-to-seed noise"
+        label = str(r["label"])
+        more = "higher" if diff > 0 else "lower"
+        period = f" ({r['period']})" if r.get("period") and str(r.get("period")) != "nan" else ""
+        scored.append((score, f"{label[0].upper()}{label[1:]}{period} is {more} under {lb}: {_fmt_unit(b, unit)} "
+                              f"vs {_fmt_unit(a, unit)} under {la} ({change}{note})."))
+    scored.sort(key=lambda t: -t[0])
+    if not scored:
+        return [f"{lb} and {la} differ by less than 5% (or 2 points) on every outcome."]
+    return [t for _, t in scored[:limit]]
+
+
+def side_by_side(a: pd.DataFrame, b: pd.DataFrame, labels: tuple[str, str]) -> pd.DataFrame:
+    """Mean outcome of each future next to the other's."""
+    rows = []
+    for metric in METRICS:
+        if metric.key not in a.columns or metric.key not in b.columns:
+            continue
+        ma, mb = a[metric.key].astype(float).mean(), b[metric.key].astype(float).mean()
+        if pd.isna(ma) and pd.isna(mb):
+            continue
+        rows.append({"outcome": metric.label, labels[0]: format_value(metric, ma), labels[1]: format_value(metric, mb)})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ HTML
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
+color:#222;line-height:1.4;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;border-bottom:2px solid #ddd;padding-bottom:.2em;
+margin-top:1.6em} h3{font-size:1.05em;margin-bottom:.3em}
+.meta{color:#666;font-size:.9em} table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top} th{background:#f2f2f2}
+td.num{text-align:right} figure{margin:1em 0;page-break-inside:avoid} figure img{max-width:100%;height:auto}
+figcaption{font-size:.85em;color:#555} ul.diff li{margin:.25em 0} .note{font-size:.8em;color:#777}
+@media print{body{margin:0;max-width:none} h2{page-break-after:avoid} table{page-break-inside:avoid}}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def png_img(data: bytes, alt: str) -> str:
+    b64 = base64.b64encode(data).decode("ascii")
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def figure_html(data: bytes, caption: str) -> str:
+    return f"<figure>{png_img(data, caption)}<figcaption>{_esc(caption)}</figcaption></figure>"
+
+
+def table_html(df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
+    if df is None or not len(df.columns):
+        return '<p class="note">(empty)</p>'
+    shown = df.head(max_rows)
+    head = "".join(f"<th>{_esc(c)}</th>" for c in shown.columns)
+    body = []
+    for row in shown.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                text = "" if math.isnan(v) else (f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}")
+                cells.append(f'<td class="num">{_esc(text)}</td>')
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                cells.append(f'<td class="num">{_esc(v)}</td>')
+            else:
+                cells.append(f"<td>{_esc('' if v is None or (isinstance(v, float) and math.isnan(v)) else v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if len(df) > max_rows:
+        more = f'<p class="note">first {max_rows} of {len(df)} rows shown</p>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _kv_table(items: Mapping[str, Any]) -> str:
+    rows = []
+    for k, v in items.items():
+        if isinstance(v, dict) and "name" in v and ("population" in v or "drivers" in v):
+            v = f"{v['name']}: {v.get('description', '')} (full scenario in manifest.json)"
+        if isinstance(v, (dict, list)):
+            v = json.dumps(v, default=str)
+            if len(v) > 300:
+                v = v[:300] + " ..."
+        rows.append(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {"value": data}
+    except Exception:
+        return None
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(path)
+    except Exception:
+        return None
+
+
+def _frame_charts(deals: pd.DataFrame | None, monthly: pd.DataFrame | None) -> list[str]:
+    """The dashboard's panels for a finished run (first replication for time series)."""
+    from sim.interfaces.dashboard import panels
+
+    out = []
+    d = deals
+    m = monthly
+    data = {"deals": d, "monthly": m, "runways": None}
+    if m is not None and "month" in m.columns and len(m):
+        months = pd.to_datetime(m["month"])
+        data["start"], data["end"] = months.min(), months.max()
+    nrep = 1
+    if d is not None and "replication" in d.columns:
+        nrep = max(1, d["replication"].nunique())
+    if m is not None and "replication" in m.columns:
+        nrep = max(nrep, m["replication"].nunique())
+    note = f" (mean of {nrep} runs)" if nrep > 1 else ""
+    captions = {
+        "deals": "Deals signed per quarter, by the asset's stage at signing" + note,
+        "money": "Upfront payments received per quarter against primary financing raised" + note,
+        "counterparties": "Share of each year's deals by kind of licensee" + note,
+        "rights": "Where the rights went: territory licensed and licensee home region" + note,
+    }
+    for key, caption in captions.items():
+        try:
+            out.append(figure_html(panels.panel_png(key, data, dpi=100), caption))
+        except Exception as exc:  # a chart must never sink the whole report
+            out.append(f'<p class="note">chart "{_esc(key)}" could not be drawn: {_esc(exc)}</p>')
+    return out
+
+
+def _images(folder: Path, exclude: set[Path] = frozenset()) -> list[Path]:
+    found = [p for p in _find(folder, "*.png") if p not in exclude]
+    return found[:MAX_IMAGES]
+
+
+def _section(title: str, body: str) -> str:
+    return f"<section><h2>{_esc(title)}</h2>{body}</section>"
+
+
+def _frames_sections(deals: pd.DataFrame | None, monthly: pd.DataFrame | None, outcomes: bool = True) -> list[str]:
+    sections = []
+    if deals is None and monthly is None:
+        return sections
+    summary = summary_table(outcome_table(deals, monthly)) if outcomes else pd.DataFrame()
+    if len(summary):
+        sections.append(_section("Outcomes", table_html(summary)))
+    if deals is not None and len(deals):
+        from sim.interfaces.dashboard import panels
+
+        charts = _frame_charts(deals, monthly)
+        sections.append(_section("Market charts", "".join(charts)))
+        table = panels.notable_deals(deals, n=15, quantile=None, newest_first=False)
+        sections.append(_section("Largest deals (by upfront)", table_html(table)))
+    return sections
+
+
+def _batch_sections(folder: Path) -> list[str]:
+    """Runs finished and failed, outcome statistics, and outcome distributions of a batch."""
+    runs = read_runs_table(folder)
+    if runs is None:
+        return [_section("Runs", '<p class="note">no finished runs in runs/ yet</p>')]
+    sections = []
+    status = runs["status"].astype(str).value_counts().to_dict() if "status" in runs.columns else {"rows": len(runs)}
+    facts = {"runs stored": len(runs), **{f"runs {k}": v for k, v in status.items()}}
+    if "point" in runs.columns:
+        facts["design points"] = int(runs["point"].nunique())
+    if "replication" in runs.columns:
+        facts["replications per point"] = int(runs["replication"].nunique())
+    sections.append(_section("Runs", _kv_table(facts)))
+    ok = runs[runs["status"].astype(str) == "ok"] if "status" in runs.columns else runs
+    skip = {"point", "replication", "seed", "status", "error"}
+    numeric = [c for c in ok.columns if c not in skip and pd.api.types.is_numeric_dtype(ok[c])]
+    if numeric and len(ok):
+        stats = ok[numeric].describe(percentiles=[0.05, 0.5, 0.95]).T.reset_index().rename(columns={"index": "column"})
+        sections.append(_section("Outcomes and parameters across runs", table_html(stats)))
+        try:
+            from matplotlib.figure import Figure
+
+            from sim.interfaces.dashboard.panels import to_png
+
+            cols = numeric[:9]
+            ncols = 3
+            nrows = int(math.ceil(len(cols) / ncols))
+            fig = Figure(figsize=(11, 2.8 * nrows), layout="constrained")
+            for i, c in enumerate(cols):
+                ax = fig.add_subplot(nrows, ncols, i + 1)
+                v = ok[c].astype(float).dropna()
+                ax.hist(v, bins=min(30, max(5, int(math.sqrt(len(v))))), color="#4c72b0", edgecolor="white")
+                ax.set_title(c, fontsize=9, loc="left")
+                ax.tick_params(labelsize=7)
+            sections.append(_section("Distributions across runs", figure_html(to_png(fig, dpi=100),
+                                                                                f"first {len(cols)} columns of runs/")))
+        except Exception as exc:
+            sections.append(f'<p class="note">distribution charts could not be drawn: {_esc(exc)}</p>')
+    if "error" in runs.columns and "status" in runs.columns:
+        failed = runs[runs["status"].astype(str) != "ok"]
+        if len(failed):
+            sections.append(_section("Failed runs", table_html(failed[[c for c in ("point", "replication", "seed", "error")
+                                                                          if c in failed.columns]], max_rows=20)))
+    return sections
+
+
+def build_report(folder: str | Path) -> str:
+    """The HTML text of the report on a result folder (raises UserError if there is nothing to show)."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise UserError(f"{folder}: no such folder; give the output folder of licsim run, compare or batch")
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder; give the output folder of licsim run, compare or batch")
+    kind = detect_kind(folder)
+    if kind is None:
+        raise UserError(f"{folder}: not a result folder (no deals.parquet, monthly.parquet, comparison.csv, runs/, "
+                        "PNG or CSV files); give the output folder of licsim run, compare or batch")
+    sections: list[str] = []
+    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else None
+    if manifest:
+        sections.append(_section("Run settings", _kv_table(manifest)))
+    used_csvs: set[Path] = set()
+    used_pngs: set[Path] = set()
+
+    if kind == "compare":
+        comp = _read_csv(folder / "comparison.csv")
+        used_csvs.add(folder / "comparison.csv")
+        sides = compare_sides(folder)
+        la = str(manifest.get("a", "A")) if manifest else (sides[0][0] if sides else "A")
+        lb = str(manifest.get("b", "B")) if manifest else (sides[1][0] if len(sides) > 1 else "B")
+        body = ""
+        sentences = differences_from_comparison(comp, (la, lb)) if comp is not None else []
+        if not sentences and len(sides) >= 2:
+            oa, ob = outcome_table(sides[0][1], sides[0][2]), outcome_table(sides[1][1], sides[1][2])
+            sentences = key_differences(oa, ob, (la, lb))
+        if sentences:
+            body += '<ul class="diff">' + "".join(f"<li>{_esc(s)}</li>" for s in sentences) + "</ul>"
+        if len(sides) >= 2:
+            from sim.interfaces.dashboard import panels
+
+            (_, da, ma), (_, db, mb) = sides[0], sides[1]
+            oa, ob = outcome_table(da, ma), outcome_table(db, mb)
+            body += table_html(side_by_side(oa, ob, (la, lb)))
+            if not (folder / "compare.png").is_file():
+                try:
+                    png = panels.comparison_png({"deals": da, "monthly": ma}, {"deals": db, "monthly": mb},
+                                                (la, lb), dpi=100)
+                    body += figure_html(png, f"{la} vs {lb}")
+                except Exception as exc:
+                    body += f'<p class="note">comparison chart could not be drawn: {_esc(exc)}</p>'
+        if body:
+            sections.append(_section(f"Key differences: {lb} against {la}", body))
+        if comp is not None:
+            shown = comp
+            if "section" in comp.columns:
+                shown = comp[comp["section"].astype(str) != "by year"]
+            sections.append(_section("Comparison table (comparison.csv, by-year rows left out)", table_html(shown)))
+    elif kind in ("run", "batch"):
+        if kind == "batch":
+            sections.extend(_batch_sections(folder))
+        deals, monthly = load_frames(folder)
+        sections.extend(_frames_sections(deals, monthly, outcomes=kind == "run"))
+        yearly = folder / "yearly.csv"
+        if yearly.is_file():
+            used_csvs.add(yearly)
+            df = _read_csv(yearly)
+            if df is not None:
+                sections.append(_section("Year by year (yearly.csv)", table_html(df)))
+
+    # charts the command wrote itself (charts/*.png first), then any other PNGs
+    images = _images(folder / "charts") if (folder / "charts").is_dir() else []
+    used_pngs.update(images)
+    images += [p for p in _images(folder, set(images)) if p.name != "report.png"][: max(0, MAX_IMAGES - len(images))]
+    if images:
+        figs = []
+        for p in images:
+            try:
+                figs.append(figure_html(p.read_bytes(), str(p.relative_to(folder))))
+            except OSError:
+                continue
+        sections.append(_section("Charts", "".join(figs)))
+
+    csvs = [p for p in _find(folder, "*.csv", depth=3 if kind == "batch" else 2) if p not in used_csvs]
+    if kind == "batch":  # per-run CSVs of a large batch are too many to print
+        csvs = [p for p in csvs if "runs" not in p.relative_to(folder).parts] + \
+               [p for p in csvs if "runs" in p.relative_to(folder).parts][:2]
+    for p in csvs[:MAX_CSVS]:
+        df = _read_csv(p)
+        if df is not None:
+            sections.append(_section(f"Table: {p.relative_to(folder)}", table_html(df, max_rows=40)))
+    if not sections:
+        raise UserError(f"{folder}: found nothing to report")
+
+    what = {"run": "a simulation run", "compare": "a comparison", "batch": "a batch experiment",
+            "files": "result files"}[kind]
+    name = manifest.get("scenario", folder.name) if manifest else folder.name
+    if isinstance(name, dict):
+        name = name.get("name", folder.name)
+    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>licsim report: {_esc(name)}</title><style>{CSS}</style></head><body>"
+        f"<h1>licsim report: {_esc(name)}</h1>"
+        f'<p class="meta">{_esc(what)} &middot; folder {_esc(folder.resolve().name)} &middot; generated {stamp}</p>'
+        + "".join(sections)
+        + '<p class="note">Made by licsim report. Self-contained: every chart is embedded in this file.</p>'
+        "</body></html>\n"
+    )
+
+
+def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` atomically into the folder (or to ``out``); returns its path."""
+    from sim.io import atomic_path
+
+    folder = Path(folder)
+    text = build_report(folder)
+    target = Path(out) if out is not None else folder / "report.html"
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # a handout: readable like any new file (mkstemp makes 0600)
+    return target

@@ -1,0 +1,314 @@
+"""A batch: every (design point, replication) of an experiment, run once, stored, resumable.
+
+:func:`run_batch` ties the four parts together: the design (what varies), the run
+function (what the model is), the executor (how it runs) and the store (where results
+go). Interrupted batches resume by running only the runs missing from ``DIR/runs``; the
+final dataset is the same bytes as that of an uninterrupted batch.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+from sim.experiments import design as design_mod
+from sim.experiments.executors import Executor
+from sim.experiments.loader import LoadedExperiment
+from sim.experiments.seeds import run_seed
+from sim.experiments.store import RunStore, readable
+from sim.experiments.tasks import Task, run_model
+from sim.io import atomic_path
+
+MANIFEST_VERSION = 1
+SEED_RULE = ("seed of run i = point * replications + replication: "
+             "int(SeedSequence(root_seed).spawn(runs)[i].generate_state(1, uint64)[0] >> 1)")
+
+
+@dataclass
+class BatchResult:
+    out: Path
+    total: int
+    ok: int
+    failed: int
+    ran: int  # runs executed by this call (the rest were already stored)
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        return self.ok + self.failed == self.total
+
+
+def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray | None = None) -> Iterator[Task]:
+    """Tasks in the fixed run order, skipping those marked ``done`` (indexed by run number)."""
+    scenario_json = loaded.scenario_json()
+    key = loaded.fingerprint()
+    cols = [(p.path, points[p.path].to_numpy()) for p in loaded.params]
+    reps = loaded.replications
+    for point in range(loaded.n_points):
+        params = tuple((name, _py(values[point])) for name, values in cols)
+        for rep in range(reps):
+            i = point * reps + rep
+            if done is not None and done[i]:
+                continue
+            yield Task(point, rep, run_seed(loaded.root_seed, i), params, loaded.outcomes, scenario_json, key,
+                       loaded.experiment.save_deals)
+
+
+def _py(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
+              run_fn: Callable[[Task], Any] = run_model, retry_failed: bool = False, progress: bool = True,
+              console: Any = None, flush_seconds: float = 1.0) -> BatchResult:
+    """Run the runs of ``loaded`` missing from ``out`` on ``executor`` and store them."""
+    out = Path(out)
+    t0 = time.monotonic()
+    store = RunStore(out, loaded.params, loaded.outcomes, flush_seconds=flush_seconds)
+    with store:
+        manifest = _open_manifest(out, loaded, _qualname(run_fn))
+        points = _design(out, loaded)
+        store.check_schema()
+        if retry_failed:
+            store.drop_failed()
+        done = _done_mask(store, loaded)
+        store.set_design(points)
+        already = int(done.sum())
+        session = {"started": _now(), **executor.describe(), "runs_before": already}
+        manifest["sessions"].append(session)
+        manifest["status"] = "running"
+        _write_json(manifest, out / "manifest.json")
+        ran = failed_now = 0
+        tasks = iter_tasks(loaded, points, done)
+        bar = _Progress(loaded.n_runs, already, store.counts()["failed"], progress, console)
+        try:
+            with bar:
+                for rec in executor.imap_unordered(run_fn, tasks):
+                    store.add(rec)
+                    ran += 1
+                    failed_now += rec.status != "ok"
+                    bar.advance(rec.status != "ok")
+            store.flush()
+        except BaseException:
+            store.flush()
+            session.update(finished=_now(), runs=ran, failed=failed_now, interrupted=True)
+            manifest["status"] = "interrupted"
+            _write_json(manifest, out / "manifest.json")
+            raise
+        counts = store.counts()
+        complete = counts["ok"] + counts["failed"] == loaded.n_runs
+        if complete:
+            store.compact(loaded.n_points, loaded.replications)
+        session.update(finished=_now(), runs=ran, failed=failed_now, seconds=round(time.monotonic() - t0, 3))
+        manifest.update(status="complete" if complete else "incomplete", counts=counts)
+        _write_json(manifest, out / "manifest.json")
+    return BatchResult(out, loaded.n_runs, counts["ok"], counts["failed"], ran, time.monotonic() - t0)
+
+
+def _done_mask(store: RunStore, loaded: LoadedExperiment) -> np.ndarray:
+    done = np.zeros(loaded.n_runs, dtype=bool)
+    points, reps = store.done_arrays()
+    inside = (points >= 0) & (points < loaded.n_points) & (reps >= 0) & (reps < loaded.replications)
+    done[points[inside] * loaded.replications + reps[inside]] = True
+    return done
+
+
+def read_runs(out: str | Path) -> pd.DataFrame:
+    """The runs table of a batch folder, sorted by (point, replication)."""
+    runs = Path(out) / "runs"
+    if not runs.is_dir() or not any(runs.glob("*.parquet")):
+        raise UserError(f"{out}: no runs yet (expected Parquet files in {runs})")
+    df = pd.read_parquet(runs)
+    return df.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
+
+
+# -------------------------------------------------------------------------- manifest
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str) -> dict[str, Any]:
+    path = out / "manifest.json"
+    fingerprint = loaded.fingerprint()
+    if path.exists():
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path}: unreadable manifest ({exc}); use another --out") from None
+        if manifest.get("fingerprint") != fingerprint:
+            raise UserError(f"{out} holds results of a different (or edited) experiment "
+                            f"({manifest.get('experiment', {}).get('name', '?')}); use another --out or delete it")
+        if manifest.get("run_fn", run_fn) != run_fn:
+            raise UserError(f"{out} holds results of run function {manifest.get('run_fn')}, not {run_fn}; "
+                            "use another --out")
+        now = _versions()
+        if manifest.get("versions", {}).get("licsim") != now["licsim"]:
+            manifest.setdefault("notes", []).append(f"{_now()}: resumed with licsim {now['licsim']} (started "
+                                                    f"with {manifest.get('versions', {}).get('licsim')})")
+        return manifest
+    if (out / "runs").is_dir() and any((out / "runs").glob("*.parquet")):
+        raise UserError(f"{out}/runs holds results but no manifest.json; use another --out")
+    exp = loaded.experiment
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "experiment": exp.model_dump(mode="json"),
+        "experiment_file": str(loaded.path),
+        "base_scenario_file": str(loaded.base_path),
+        "fingerprint": fingerprint,
+        "run_fn": run_fn,
+        "root_seed": loaded.root_seed,
+        "design_seed": loaded.design_seed,
+        "seed_rule": SEED_RULE,
+        "design": {"kind": exp.design.kind, "points": loaded.n_points, "replications": exp.replications,
+                   "runs": loaded.n_runs, "samples": exp.design.samples, "second_order": exp.design.second_order,
+                   "levels": exp.design.levels},
+        "parameters": [{"path": p.path, "kind": p.kind, "low": p.low, "high": p.high, "values": list(p.values)}
+                       for p in loaded.params],
+        "outcomes": list(loaded.outcomes),
+        "versions": _versions(),
+        "git": _git(),
+        "created": _now(),
+        "status": "new",
+        "sessions": [],
+    }
+    with atomic_path(out / "experiment.yaml") as tmp:
+        tmp.write_bytes(Path(loaded.path).read_bytes())
+        readable(tmp)
+    with atomic_path(out / "base_scenario.json") as tmp:
+        tmp.write_text(json.dumps(json.loads(loaded.scenario_json()), indent=2) + "\n")
+        readable(tmp)
+    _write_json(manifest, path)
+    return manifest
+
+
+def _design(out: Path, loaded: LoadedExperiment) -> pd.DataFrame:
+    """Draw the design; write ``design.parquet`` (with the sampler's raw floats) once."""
+    points, raw = design_mod.sample(loaded.experiment.design, loaded.params, loaded.design_seed)
+    path = out / "design.parquet"
+    if not path.exists():
+        table = points.copy()
+        if raw is not None:
+            for i, p in enumerate(loaded.params):
+                table[f"raw:{p.path}"] = raw[:, i]
+        with atomic_path(path) as tmp:
+            table.to_parquet(tmp, index=False)
+            readable(tmp)
+    return points
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+        readable(tmp)
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("licsim", "mesa", "numpy", "pandas", "pyarrow", "SALib", "pydantic", "dask", "distributed"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    if out["licsim"] is None:
+        import sim
+
+        out["licsim"] = getattr(sim, "__version__", None)
+    return out
+
+
+def _git() -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[2]
+    info: dict[str, Any] = {"commit": None, "dirty": None}
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10)
+        if commit.returncode == 0:
+            info["commit"] = commit.stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10)
+        if status.returncode == 0:
+            info["dirty"] = bool(status.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# -------------------------------------------------------------------------- progress
+
+
+class _Progress:
+    """Runs done of total, failed, runs per second and time left (rich, on stderr)."""
+
+    def __init__(self, total: int, done: int, failed: int, enabled: bool, console: Any = None):
+        self.total, self.done, self.failed = total, done, failed
+        self.start_done = done
+        self.enabled = enabled and total > done
+        self.console = console
+        self._progress: Any = None
+        self._task: Any = None
+        self._t0 = time.monotonic()
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]runs"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                TextColumn("[red]{task.fields[failed]} failed"), TextColumn("{task.fields[rate]} runs/s"),
+                TimeElapsedColumn(), TextColumn("left {task.fields[left]}"),
+                console=self.console or Console(stderr=True), transient=False,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("runs", total=self.total, completed=self.done,
+                                                 failed=self.failed, rate="-", left="-")
+        return self
+
+    def advance(self, failed: bool) -> None:
+        self.done += 1
+        self.failed += int(failed)
+        if self._progress is None:
+            return
+        elapsed = time.monotonic() - self._t0
+        new = self.done - self.start_done
+        rate = new / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate > 0 else float("nan")
+        self._progress.update(self._task, completed=self.done, failed=self.failed, rate=f"{rate:.1f}",
+                              left=_fmt_seconds(left))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+
+def _fmt_seconds(s: float) -> str:
+    if not np.isfinite(s):
+        return "-"
+    s = int(round(s))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+# make `python -m sim.experiments.batch` a clear error rather than a silent no-op
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: licsim batch EXPERIMENT")

@@ -1,0 +1,295 @@
+"""How runs are executed: in this process, in local worker processes, or on Dask.
+
+Every executor has the same small interface, so the batch and the model never change
+when it does::
+
+    with ProcessExecutor(workers=4) as ex:
+        for record in ex.imap_unordered(run_fn, tasks):   # records in completion order
+            ...
+
+``run_fn`` is any picklable top-level function ``run_fn(task) -> dict`` (or
+:class:`~sim.experiments.tasks.RunOutput`); it is called through
+:func:`~sim.experiments.tasks.safe_call`, so an exception becomes a failed record. Tasks
+are pulled lazily from the iterable and at most ``prefetch`` per worker are in flight,
+so memory does not grow with the number of runs. Results do not depend on the executor:
+each run's randomness comes only from its task's seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterable, Iterator
+
+from sim.errors import UserError
+from sim.experiments.tasks import Record, Task, safe_call
+
+RunFn = Callable[[Task], Any]
+
+#: Threaded math libraries run single-threaded in workers: results then do not depend on
+#: how many threads a library picked, and N worker processes do not fight over cores.
+SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                     "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _failed(task: Task, message: str) -> Record:
+    return Record(task.point, task.replication, task.seed, "failed", message,
+                  {k: math.nan for k in task.outcomes})
+
+
+class Executor:
+    """Base class: a context manager with :meth:`imap_unordered`."""
+
+    name = "executor"
+    workers = 1
+
+    def imap_unordered(self, run_fn: RunFn, tasks: Iterable[Task]) -> Iterator[Record]:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": self.name, "workers": self.workers}
+
+    def close(self, abort: bool = False) -> None:
+        """Release workers; ``abort`` stops runs in flight instead of waiting for them."""
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.close(abort=exc_type is not None)
+
+
+class SerialExecutor(Executor):
+    """Runs one after another in this process (debugging, profiling, one core)."""
+
+    name = "serial"
+
+    def imap_unordered(self, run_fn: RunFn, tasks: Iterable[Task]) -> Iterator[Record]:
+        for task in tasks:
+            yield safe_call(run_fn, task)
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group; only the parent acts on it (flushes, exits).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessExecutor(Executor):
+    """Local worker processes (``spawn``), recycled every ``max_tasks_per_child`` runs.
+
+    Recycling bounds the memory of long batches whatever a run leaks (Mesa 3.3.1 keeps
+    every model that had agents alive through ``Agent._ids``). If a worker process dies
+    (segfault, out of memory), the pool is restarted and the runs that were in flight are
+    retried one at a time, so the run that kills its worker is found and recorded as
+    failed, and the others complete.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None, *, max_tasks_per_child: int | None = 200, prefetch: int = 2):
+        self.workers = max(1, workers or available_cores())
+        self.max_tasks_per_child = max_tasks_per_child
+        self.prefetch = max(1, prefetch)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "max_tasks_per_child": self.max_tasks_per_child}
+
+    def _start(self) -> ProcessPoolExecutor:
+        for k, v in SINGLE_THREAD_ENV.items():
+            os.environ.setdefault(k, v)
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                         max_tasks_per_child=self.max_tasks_per_child, initializer=_worker_init)
+        return self._pool
+
+    def imap_unordered(self, run_fn: RunFn, tasks: Iterable[Task]) -> Iterator[Record]:
+        pool = self._pool or self._start()
+        source = iter(tasks)
+        suspects: deque[Task] = deque()  # in flight when a worker died: retried one by one
+        inflight: dict[Any, Task] = {}
+
+        def refill() -> None:
+            limit = 1 if suspects else self.workers * self.prefetch
+            while len(inflight) < limit:
+                task = suspects.popleft() if suspects else next(source, None)
+                if task is None:
+                    return
+                inflight[pool.submit(safe_call, run_fn, task)] = task
+
+        refill()
+        while inflight:
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            broken: list[Task] = []
+            for fut in done:
+                task = inflight.pop(fut)
+                try:
+                    yield fut.result()
+                except BrokenProcessPool:
+                    broken.append(task)
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled
+                    yield _failed(task, f"{type(exc).__name__}: {exc}")
+            if broken:
+                # the pool is unusable: every other run in flight fails the same way
+                wait(list(inflight))
+                broken += list(inflight.values())
+                inflight.clear()
+                isolated = len(broken) == 1  # it ran alone: it is the one that killed its worker
+                self._shutdown(abort=True)
+                pool = self._start()
+                if isolated:
+                    yield _failed(broken[0], "WorkerDied: the worker process died while running this run "
+                                             "(crash or out of memory)")
+                else:
+                    suspects.extendleft(reversed(sorted(broken, key=lambda t: t.key)))
+            refill()
+
+    def _shutdown(self, abort: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if abort:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                try:
+                    proc.terminate()
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+        pool.shutdown(wait=not abort, cancel_futures=True)
+
+    def close(self, abort: bool = False) -> None:
+        self._shutdown(abort)
+
+
+class DaskExecutor(Executor):
+    """Runs on a Dask distributed cluster: a running scheduler's address, or a LocalCluster.
+
+    Scheduler and workers must be able to import ``sim`` (``pip install -e .`` or
+    ``PYTHONPATH``). Workers should have one thread each (``dask worker --nthreads 1``):
+    the model is pure Python, so more threads do not run faster.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, *, workers: int | None = None, prefetch: int = 3,
+                 timeout: float = 30.0):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - a dependency
+            raise UserError("Dask runs need the distributed package: pip install 'dask[distributed]'") from None
+        self.prefetch = max(1, prefetch)
+        self.address = address
+        self._cluster = None
+        if address:
+            try:
+                self.client = Client(address, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        else:
+            for k, v in SINGLE_THREAD_ENV.items():
+                os.environ.setdefault(k, v)
+            self._cluster = LocalCluster(n_workers=max(1, workers or available_cores()), threads_per_worker=1,
+                                         processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self._cluster)
+            self.address = self._cluster.scheduler_address
+        self.workers = self._nthreads() or (workers or 1)
+
+    def _nthreads(self) -> int:
+        return sum(self.client.nthreads().values())
+
+    def describe(self) -> dict[str, Any]:
+        kind = "LocalCluster" if self._cluster is not None else "scheduler"
+        return {**super().describe(), "cluster": kind, "address": self.address}
+
+    def imap_unordered(self, run_fn: RunFn, tasks: Iterable[Task]) -> Iterator[Record]:
+        import uuid
+
+        from distributed import as_completed
+
+        source = iter(tasks)
+        inflight: dict[str, Task] = {}
+        suspects: deque[Task] = deque()  # lost with a dying worker: rerun alone to find the culprit
+        alone: set[str] = set()
+        batch = uuid.uuid4().hex[:8]
+        ac = as_completed(with_results=True, raise_errors=False)
+        threads, checked = self._nthreads() or 1, time.monotonic()
+
+        def submit(task: Task, isolated: bool = False) -> None:
+            key = f"licsim-run-{batch}-{task.point}-{task.replication}" + ("-alone" if isolated else "")
+            ac.add(self.client.submit(safe_call, run_fn, task, key=key, pure=False))
+            inflight[key] = task
+            if isolated:
+                alone.add(key)
+
+        def refill() -> None:
+            if suspects:
+                if not inflight:
+                    submit(suspects.popleft(), isolated=True)
+                return
+            for _ in range(max(0, threads * self.prefetch - len(inflight))):
+                task = next(source, None)
+                if task is None:
+                    return
+                submit(task)
+
+        refill()
+        for fut, result in ac:
+            key = fut.key
+            task = inflight.pop(key)
+            fut.release()
+            if isinstance(result, Record):
+                yield result
+            elif key not in alone:
+                # KilledWorker: Dask blames every run on a worker that died, not only the one that killed it
+                suspects.append(task)
+            else:
+                exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+                yield _failed(task, f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException)
+                              else f"{fut.status}: {exc!r}")
+            if time.monotonic() - checked > 5.0:  # workers may join or leave midway
+                threads, checked = self._nthreads() or 1, time.monotonic()
+            refill()
+
+    def close(self, abort: bool = False) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,
+                  max_tasks_per_child: int | None = 200) -> Executor:
+    """The executor the command line asks for.
+
+    ``scheduler`` (a ``tcp://host:port`` address) runs on that Dask cluster;
+    ``cluster="local"`` starts a Dask LocalCluster with ``workers`` workers; otherwise one
+    worker runs in this process and more run as local worker processes.
+    """
+    if scheduler and cluster:
+        raise UserError("give --scheduler or --cluster, not both")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be at least 1 (got {workers})")
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if cluster is not None:
+        if cluster != "local":
+            raise UserError(f"--cluster {cluster!r}: only 'local' (a Dask LocalCluster) is known; for a running "
+                            "cluster give --scheduler tcp://host:port")
+        return DaskExecutor(None, workers=workers)
+    n = workers or available_cores()
+    if n == 1:
+        return SerialExecutor()
+    return ProcessExecutor(n, max_tasks_per_child=max_tasks_per_child)

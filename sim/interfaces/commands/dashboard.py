@@ -1,0 +1,83 @@
+"""`licsim dashboard`: the workshop dashboard in the browser (Mesa SolaraViz, served offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sim.errors import UserError
+
+APP = "sim.interfaces.dashboard.app"
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UserError(f"--host {host}: cannot resolve it ({exc.strerror}); use an address such as 127.0.0.1")
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as exc:
+            raise UserError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}); "
+                            "pick another port with --port")
+
+
+def serve(scenario: Path | None, host: str, port: int, open_browser: bool = False) -> None:
+    """Check the inputs, then run solara's server in this process until interrupted."""
+    import os
+    import sys
+
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port}: allowed 1 to 65535")
+    if scenario is not None:
+        if not scenario.is_file():
+            raise UserError(f"--scenario {scenario}: no such file")
+        from sim.scenarios.loader import load_scenario
+
+        load_scenario(scenario)  # a broken file fails here, with file:line:col, not in the browser
+        os.environ["LICSIM_DASHBOARD_SCENARIO"] = str(scenario.resolve())
+    # Offline: no telemetry, no version check, and never fall back to the public CDN.
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ.setdefault("SOLARA_ASSETS_PROXY", "True")
+    os.environ.setdefault("SOLARA_ASSETS_CDN", "http://127.0.0.1:9/no-cdn-offline/")
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("SOLARA_CHECK_HOOKS", "off")  # Mesa 3.3.1's ComponentsView trips the hook linter
+    from sim.interfaces.dashboard.assets import AssetError, ensure_assets
+
+    try:
+        ensure_assets()
+    except AssetError as exc:
+        raise UserError(str(exc))
+    _check_port(host, port)
+
+    shown = f"[{host}]" if ":" in host else host
+    print(f"licsim dashboard: http://{shown}:{port}/  (comparison page: /compare; Ctrl+C stops it)", flush=True)
+
+    from solara.__main__ import cli as solara_cli
+
+    args = ["run", APP, "--host", host, "--port", str(port), "--production", "--no-check-version",
+            "--open" if open_browser else "--no-open", "--log-level-uvicorn", "warning"]
+    try:
+        solara_cli.main(args=args, prog_name="solara", standalone_mode=False)
+    except KeyboardInterrupt:
+        pass
+    sys.stdout.flush()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("dashboard")
+    def dashboard(
+        scenario: Path = typer.Option(None, "--scenario", help="scenario YAML file to start with (also in the picker)"),
+        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this computer only)"),
+        port: int = typer.Option(8765, "--port", help="port to listen on"),
+        open_browser: bool = typer.Option(False, "--open/--no-open", help="open a browser window"),
+    ) -> None:
+        """Start the workshop dashboard and print its address (works offline)."""
+        serve(scenario, host, port, open_browser)

@@ -1,0 +1,23 @@
+"""`licsim report RESULTS_DIR`: a self-contained HTML page summarising a run, compare or batch result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report(
+        results_dir: Path = typer.Argument(..., help="output folder of licsim run, compare or batch"),
+        out: Path = typer.Option(None, "--out", help="write the page here instead of RESULTS_DIR/report.html"),
+    ) -> None:
+        """Write RESULTS_DIR/report.html (charts embedded; opens offline) and print its path."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from sim.analysis.report import write_report
+
+        path = write_report(results_dir, out)
+        print(path)

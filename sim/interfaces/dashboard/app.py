@@ -1,0 +1,344 @@
+"""The workshop dashboard: ``solara run sim.interfaces.dashboard.app`` (or ``licsim dashboard``).
+
+Two pages:
+
+* ``/`` (Live market): Mesa's SolaraViz with the scenario picker and lever sliders in the sidebar
+  (Reset / Play / Step as Mesa users know them) and the live panels: deals per quarter by
+  stage, upfronts vs primary financing, counterparty mix, where rights go, biotech cash
+  runways, the latest notable deals, plus PNG / CSV export. The simulated month is shown in
+  the app bar.
+* ``/compare`` (Compare futures): two scenarios run with the same seeds, or two result folders
+  of ``licsim run``/``batch``, side by side with the key differences written out.
+
+Every front-end file is served from solara-assets' local cache (see ``assets.py``).
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import pandas as pd
+import solara
+import solara.lab
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from sim.analysis import report as R
+from sim.interfaces.dashboard import data as D
+from sim.interfaces.dashboard import panels as P
+
+CHOICES: dict[str, str] = D.scenario_choices()
+D.DashboardModel.choices = CHOICES
+DEFAULT_SCENARIO = D.default_scenario(CHOICES)
+DEFAULT_PARAMS: dict[str, Any] = {"scenario": DEFAULT_SCENARIO, **{lv.name: 1.0 for lv in D.LEVERS},
+                                  "seed": D.DEFAULT_SEED}
+
+# Per-session state (solara keeps one value of a module-level reactive per browser connection).
+live_model: solara.Reactive[D.DashboardModel | None] = solara.reactive(None)
+_retired: solara.Reactive[tuple] = solara.reactive(())
+compare_result: solara.Reactive[dict | None] = solara.reactive(None)
+_start_error: solara.Reactive[str] = solara.reactive("")
+
+PAGE_CSS = """
+.licsim-month { font-size: 1.35em; font-weight: 600; letter-spacing: .02em; }
+.licsim-bar-month { font-size: 1.05em; font-weight: 600; margin-left: 1.5em; white-space: nowrap; }
+.licsim-panel img { max-width: 100%; height: auto; }
+.licsim-table { font-size: 12px; }
+.licsim-table td, .licsim-table th { padding: 2px 8px !important; height: 22px !important; }
+"""
+
+
+def model_params(current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """SolaraViz inputs: the scenario picker, the lever sliders and the seed (values as now)."""
+    cur = {**DEFAULT_PARAMS, **(current or {})}
+    params: dict[str, Any] = {
+        "scenario": {"type": "Select", "label": "Scenario", "value": cur["scenario"], "values": list(CHOICES)},
+    }
+    for lv in D.LEVERS:
+        params[lv.name] = {"type": "SliderFloat", "label": lv.label, "value": float(cur[lv.name]),
+                           "min": lv.min, "max": lv.max, "step": lv.step}
+    params["seed"] = {"type": "SliderInt", "label": "Seed", "value": int(cur["seed"]),
+                      "min": D.SEED_RANGE[0], "max": D.SEED_RANGE[1], "step": 1}
+    return params
+
+
+# ------------------------------------------------------------------------------ small pieces
+
+
+@solara.component
+def Table(df: pd.DataFrame, classes: list[str] | None = None):
+    """A compact HTML table (vuetify's simple table) of a small data frame."""
+    head = solara.v.Html(tag="thead", children=[solara.v.Html(tag="tr", children=[
+        solara.v.Html(tag="th", children=[str(c)]) for c in df.columns])])
+    rows = [solara.v.Html(tag="tr", children=[solara.v.Html(tag="td", children=[str(v)]) for v in row])
+            for row in df.itertuples(index=False)]
+    body = solara.v.Html(tag="tbody", children=rows)
+    solara.v.SimpleTable(dense=True, children=[head, body], class_=" ".join(["licsim-table", *(classes or [])]))
+
+
+@solara.component
+def Png(data: bytes, key: str):
+    with solara.Column(classes=["licsim-panel", f"licsim-panel-{key}"], gap="0px"):
+        solara.Image(data, width="100%")
+
+
+def _panel(key: str):
+    @solara.component
+    def Panel(model: D.DashboardModel):
+        update_counter.get()  # redraw on every step (SolaraViz bumps this counter)
+        data = model.data()
+        png = solara.use_memo(lambda: P.panel_png(key, data), [id(model), P.panel_version(key, data)])
+        Png(png, key)
+
+    Panel.__name__ = f"{key.title()}Panel"
+    return Panel
+
+
+@solara.component
+def RunStatus(model: D.DashboardModel):
+    """The simulated month (also in the app bar), the run's settings, and the export buttons."""
+    update_counter.get()
+    month = model.month_label()
+    with solara.AppBar():
+        solara.Text(f"Month: {month}", classes=["licsim-bar-month"])
+    with solara.Card("Simulated month", margin=0, classes=["licsim-status"]), solara.Column(gap="6px"):
+        solara.Text(month, classes=["licsim-month"])
+        solara.ProgressLinear(value=100.0 * model.steps / max(model.total_months, 1))
+        solara.Text(f"{model.progress_label()}: scenario {model.scenario_label}, seed {model.seed}")
+        levers = ", ".join(f"{lv.label.split(' (')[0].lower()} x{float(model.levers[lv.name]):g}" for lv in D.LEVERS)
+        solara.Text(f"Levers: {levers}", style={"font-size": "0.85em", "color": "#555"}, classes=["licsim-levers"])
+        n_deals = len(model.data()["deals"])
+        solara.Text(f"{n_deals} deals so far", classes=["licsim-deal-count"])
+        stem = model.file_stem()
+        with solara.Row(style={"margin-top": "8px", "flex-wrap": "wrap"}):
+            solara.FileDownload(lambda: P.dashboard_png(model.data(), title=model.title()), filename=f"{stem}.png",
+                                label="Charts (PNG)", mime_type="image/png")
+            solara.FileDownload(model.deals_csv, filename=f"{stem}_deals.csv", label="Deals (CSV)",
+                                mime_type="text/csv")
+
+
+@solara.component
+def NotableDeals(model: D.DashboardModel):
+    update_counter.get()
+    table = P.notable_deals(model.data()["deals"], n=10)
+    with solara.Column(classes=["licsim-notable"], gap="4px"):
+        solara.Text("Latest notable deals (largest upfronts)", style={"font-weight": "600"})
+        if len(table):
+            Table(table)
+        else:
+            solara.Text("no deals yet", style={"color": "grey"})
+
+
+COMPONENTS = [
+    (RunStatus, 0),
+    (_panel("deals"), 0),
+    (_panel("money"), 0),
+    (_panel("counterparties"), 0),
+    (_panel("rights"), 0),
+    (_panel("runways"), 0),
+    (NotableDeals, 0),
+]
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+@solara.component
+def LivePage():
+    solara.Style(PAGE_CSS)
+    model = live_model.value
+
+    def create_first():
+        if live_model.peek() is None:
+            try:
+                live_model.set(D.DashboardModel(**DEFAULT_PARAMS))
+            except Exception as exc:  # show it in the page rather than a blank screen
+                traceback.print_exc()
+                _start_error.set(f"could not start the model: {type(exc).__name__}: {exc}")
+
+    solara.use_effect(create_first, [])
+
+    def retire_previous():
+        # Reset makes a new model; free the one before the previous (it has surely stopped stepping)
+        current = live_model.peek()
+        kept = [m for m in _retired.peek() if m is not current]
+        if current is not None and (not kept or kept[-1] is not current):
+            kept.append(current)
+        while len(kept) > 2:
+            kept.pop(0).release()
+        _retired.set(tuple(kept))
+
+    solara.use_effect(retire_previous, [model])
+
+    if model is None:
+        if _start_error.value:
+            solara.Error(_start_error.value)
+        else:
+            solara.Text("Starting the model ...")
+        return
+    SolaraViz(
+        live_model,
+        components=COMPONENTS,
+        model_params=model_params(model.params),
+        name="licsim: cross-border licensing market",
+        play_interval=150,
+    )
+
+
+def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str) -> dict[str, Any]:
+    """Frames of one future: simulated with the given seeds, or read from a result folder."""
+    if side["source"] == "results":
+        folder = side.get("results")
+        if not folder:
+            raise ValueError(f"{label}: pick a result folder")
+        deals, monthly = R.load_frames(folder)
+        return {"deals": deals, "monthly": monthly, "label": f"{label}: {folder}"}
+    import os
+
+    from sim.model.run import run_replications
+
+    sc = D.build_scenario(side["scenario"], side["levers"], CHOICES)
+    done = [0]
+
+    def on_done(_res) -> None:
+        done[0] += 1
+        progress(f"{label}: {done[0]} of {len(seeds)} runs done")
+
+    progress(f"{label}: running {len(seeds)} run(s) of {side['scenario']}")
+    results = run_replications(sc, seeds, workers=min(os.cpu_count() or 1, len(seeds)), on_done=on_done)
+    deals = [r.deals for r in results]
+    monthly = [r.monthly for r in results]
+    lv = ", ".join(f"{k} x{v:g}" for k, v in side["levers"].items() if float(v) != 1.0)
+    return {"deals": pd.concat(deals, ignore_index=True), "monthly": pd.concat(monthly, ignore_index=True),
+            "label": f"{label}: {side['scenario']}" + (f" ({lv})" if lv else "")}
+
+
+@solara.component
+def SideInputs(title: str, side: solara.Reactive[dict], results: dict[str, str]):
+    value = side.value
+
+    def update(**kw):
+        side.set({**side.value, **kw})
+
+    with solara.Card(title, margin=0, classes=[f"licsim-side-{title[-1].lower()}"]):
+        if results:  # result folders of licsim run / batch to choose from
+            solara.ToggleButtonsSingle(value=value["source"], values=["scenario", "results"],
+                                       on_value=lambda v: update(source=v))
+        if value["source"] == "scenario":
+            solara.Select("Scenario", values=list(CHOICES), value=value["scenario"],
+                          on_value=lambda v: update(scenario=v))
+            for lv in D.LEVERS:
+                v = float(value["levers"][lv.name])
+                solara.SliderFloat(f"{lv.label.split(' (')[0]}: x{v:.2f}", value=v, min=lv.min, max=lv.max,
+                                   step=lv.step,
+                                   on_value=lambda v, n=lv.name: update(levers={**side.value["levers"], n: v}))
+        else:
+            solara.Select("Result folder", values=list(results),
+                          value=next((k for k, v in results.items() if v == value.get("results")), None),
+                          on_value=lambda v: update(results=results.get(v)))
+
+
+_side_a = solara.reactive({"source": "scenario", "scenario": DEFAULT_SCENARIO,
+                           "levers": {lv.name: 1.0 for lv in D.LEVERS}, "results": None})
+_side_b = solara.reactive({"source": "scenario", "scenario": DEFAULT_SCENARIO,
+                           "levers": {**{lv.name: 1.0 for lv in D.LEVERS}, "funding": 1.5}, "results": None})
+_seeds = solara.reactive(2)
+_first_seed = solara.reactive(D.DEFAULT_SEED)
+_progress = solara.reactive("")
+
+
+@solara.component
+def ComparePage():
+    solara.Style(PAGE_CSS)
+    results = solara.use_memo(D.result_choices, [])
+
+    def run_comparison():
+        seeds = [int(_first_seed.value) + i for i in range(int(_seeds.value))]
+        try:
+            a = _run_side(_side_a.value, seeds, _progress.set, "A")
+            b = _run_side(_side_b.value, seeds, _progress.set, "B")
+            _progress.set("drawing charts")
+            oa, ob = R.outcome_table(a["deals"], a["monthly"]), R.outcome_table(b["deals"], b["monthly"])
+            labels = (a["label"], b["label"])
+            paired = R.paired_comparison((a["deals"], a["monthly"]), (b["deals"], b["monthly"]))
+            if paired is not None:  # the same table and wording as `licsim compare`
+                differences = R.differences_from_comparison(paired, ("A", "B"))
+            else:
+                differences = R.key_differences(oa, ob, ("A", "B"))
+            simulated = [side["source"] == "scenario" for side in (_side_a.value, _side_b.value)]
+            seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+            note = (f"Both run with {seed_text}." if all(simulated) else
+                    "Loaded from result folders." if not any(simulated) else
+                    f"One side loaded from a result folder, the other run with {seed_text}.")
+            note += (" Paired comparison over the years from the first one in which the futures differ, "
+                     "as licsim compare does." if paired is not None else " Means over each side's runs.")
+            out = {
+                "labels": labels, "seeds": seeds, "note": note,
+                "differences": differences,
+                "table": R.side_by_side(oa, ob, ("A", "B")),
+                "overlay": P.comparison_png(a, b, ("A", "B")),
+                "panels": [{k: P.panel_png(k, {**side, "runways": None}) for k in ("deals", "rights")}
+                           for side in (a, b)],
+                "outcomes_csv": pd.concat([oa.assign(future="A", label=labels[0]),
+                                           ob.assign(future="B", label=labels[1])]).to_csv(index=False),
+            }
+            compare_result.set(out)
+            _progress.set("")
+        except Exception as exc:
+            traceback.print_exc()
+            _progress.set("")
+            compare_result.set({"error": f"{type(exc).__name__}: {exc}"})
+
+    task = solara.lab.use_task(run_comparison, dependencies=None)
+
+    with solara.AppBarTitle():
+        solara.Text("licsim: compare two futures")
+    with solara.Column(style={"padding": "12px", "max-width": "1500px"}):
+        solara.Text("Run two futures with the same seeds (or load two result folders of licsim run / "
+                    "licsim batch) and see how the market differs.")
+        with solara.Columns([1, 1]):
+            SideInputs("Future A", _side_a, results)
+            SideInputs("Future B", _side_b, results)
+        with solara.Row(style={"align-items": "center"}):
+            solara.SliderInt(f"Seeds per future: {_seeds.value}", value=_seeds, min=1, max=10)
+            solara.SliderInt(f"First seed: {_first_seed.value}", value=_first_seed, min=D.SEED_RANGE[0],
+                             max=D.SEED_RANGE[1])
+            solara.Button("Run comparison", color="primary", on_click=task, disabled=task.pending,
+                          classes=["licsim-run-compare"])
+        if task.pending:
+            solara.ProgressLinear(True)
+            solara.Text(_progress.value or "running ...")
+        res = compare_result.value
+        if res is None:
+            return
+        if "error" in res:
+            solara.Error(res["error"])
+            return
+        with solara.Card("Key differences: B against A", margin=0, classes=["licsim-differences"]), \
+                solara.Column(gap="4px"):
+            solara.Text(f"{res['labels'][0]}  |  {res['labels'][1]}", style={"font-weight": "500"})
+            solara.Text(res["note"], style={"color": "#555", "font-size": "0.85em"})
+            # plain HTML list: solara.Markdown would fetch KaTeX, which the offline cache lacks
+            solara.v.Html(tag="ul", class_="licsim-difference-list",
+                          children=[solara.v.Html(tag="li", children=[s]) for s in res["differences"]])
+        with solara.Columns([1, 1]):
+            for i, side in enumerate(("A", "B")):
+                with solara.Card(res["labels"][i], margin=0, classes=[f"licsim-result-{side.lower()}"]):
+                    Png(res["panels"][i]["deals"], f"compare-deals-{side.lower()}")
+                    Png(res["panels"][i]["rights"], f"compare-rights-{side.lower()}")
+        with solara.Card("A and B on the same axes", margin=0):
+            Png(res["overlay"], "compare-overlay")
+            with solara.Row():
+                solara.FileDownload(res["overlay"], filename="licsim_comparison.png", label="Comparison (PNG)",
+                                    mime_type="image/png")
+                solara.FileDownload(res["outcomes_csv"], filename="licsim_comparison_outcomes.csv",
+                                    label="Outcomes (CSV)", mime_type="text/csv")
+        with solara.Card("Outcomes side by side (mean over seeds)", margin=0):
+            Table(res["table"])
+
+
+routes = [
+    solara.Route(path="/", component=LivePage, label="Live market"),
+    solara.Route(path="compare", component=ComparePage, label="Compare futures"),
+]

@@ -1,0 +1,294 @@
+"""What the dashboard shows, without any user interface: scenarios, levers, the live model.
+
+* :func:`scenario_choices`: the shipped scenarios, every YAML file in ``scenarios/`` and the
+  file given with ``licsim dashboard --scenario`` (environment variable ``LICSIM_DASHBOARD_SCENARIO``).
+* :data:`LEVERS`: the sliders and the scenario fields they set (through ``apply_overrides``).
+* :class:`DashboardModel`: what Mesa's SolaraViz drives: built from keyword arguments (the
+  slider values), it wraps one :class:`sim.model.model.LicensingMarket` and caches its frames.
+* :func:`result_choices`: result folders of ``licsim run``/``compare``/``batch`` to load for comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+
+SCENARIO_ENV = "LICSIM_DASHBOARD_SCENARIO"
+RESULTS_ENV = "LICSIM_DASHBOARD_RESULTS"
+DEFAULT_SEED = 1
+
+
+@dataclass(frozen=True)
+class Lever:
+    name: str  # keyword argument of DashboardModel
+    label: str
+    path: str  # dotted scenario path set by apply_overrides
+    min: float
+    max: float
+    step: float
+    help: str
+
+
+LEVERS: list[Lever] = [
+    Lever("funding", "Funding level (x)", "drivers.funding.scale", 0.0, 2.0, 0.05,
+          "China biotech primary-financing climate, as a multiple of the scenario's path"),
+    Lever("trust", "Trust level (x)", "drivers.trust.scale", 0.0, 2.0, 0.05,
+          "MNC trust in China-generated data, as a multiple of the scenario's path (clipped to 0-1)"),
+    Lever("patent_cliff", "Patent-cliff pressure (x)", "drivers.patent_cliff.scale", 0.0, 2.0, 0.05,
+          "large-pharma revenue at risk from loss of exclusivity, as a multiple of the scenario's path"),
+    Lever("us_venture", "US venture funding (x)", "drivers.us_venture.scale", 0.0, 2.0, 0.05,
+          "US life-science venture funding for incubators and NewCos, as a multiple of the scenario's path"),
+]
+SEED_RANGE = (0, 999)
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+
+def _label_for(path: Path, taken: Mapping[str, str]) -> str:
+    label = path.stem
+    if label in taken and Path(taken[label]).resolve() != path.resolve():
+        label = str(path)
+    return label
+
+
+def _shipped() -> list[tuple[str, str]]:
+    """(name, path or name) of the shipped scenarios, whatever shape the loader returns."""
+    try:
+        from sim.scenarios.loader import shipped_scenarios
+    except ImportError:
+        return []
+    try:
+        found: Any = shipped_scenarios()
+    except Exception:
+        return []
+    out: list[tuple[str, str]] = []
+    if isinstance(found, Mapping):
+        for name, where in found.items():
+            out.append((str(name), str(where)))
+    elif isinstance(found, Iterable):
+        for item in found:
+            if isinstance(item, (str, os.PathLike)):
+                p = Path(item)
+                out.append((p.stem if p.suffix in (".yaml", ".yml") else str(item), str(item)))
+            elif isinstance(item, tuple) and len(item) == 2:
+                out.append((str(item[0]), str(item[1])))
+            else:  # a Scenario-like object
+                name = getattr(item, "name", None)
+                if name:
+                    out.append((str(name), str(getattr(item, "path", name))))
+    return out
+
+
+def scenario_choices(extra: str | os.PathLike | None = None, root: str | os.PathLike | None = None) -> dict[str, str]:
+    """Picker label -> what to pass to ``load_scenario``. The ``extra`` file (if any) comes first."""
+    if extra is None:
+        extra = os.environ.get(SCENARIO_ENV) or None
+    root = Path(root) if root is not None else Path.cwd()
+    choices: dict[str, str] = {}
+    if extra:
+        p = Path(extra)
+        choices[p.stem] = str(p)
+    for name, where in _shipped():
+        wp = Path(where)
+        if name in choices and (not wp.exists() or wp.resolve() == Path(choices[name]).resolve()):
+            continue
+        label = name if name not in choices else str(wp)
+        choices.setdefault(label, where)
+    folder = root / "scenarios"
+    if folder.is_dir():
+        for p in sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml"))):
+            if any(Path(v).exists() and Path(v).resolve() == p.resolve() for v in choices.values()):
+                continue
+            choices[_label_for(p, choices)] = str(p)
+    return choices
+
+
+def default_scenario(choices: Mapping[str, str]) -> str:
+    if not choices:
+        raise UserError("no scenarios found: ship scenarios/*.yaml or pass --scenario FILE")
+    if os.environ.get(SCENARIO_ENV):
+        return next(iter(choices))
+    return "baseline" if "baseline" in choices else next(iter(choices))
+
+
+def build_scenario(scenario: str, levers: Mapping[str, float] | None = None, choices: Mapping[str, str] | None = None):
+    """Load a scenario by picker label (or path / shipped name) and apply the lever values."""
+    from sim.scenarios.loader import apply_overrides, load_scenario
+
+    where = (choices or {}).get(scenario, scenario)
+    sc = load_scenario(where)
+    overrides = {}
+    for lever in LEVERS:
+        value = (levers or {}).get(lever.name)
+        if value is None:
+            continue
+        if float(value) == 1.0:
+            continue
+        base = _get_path(sc, lever.path)  # the scenario's own scale: the slider multiplies it
+        overrides[lever.path] = round(float(value) * (float(base) if base is not None else 1.0), 6)
+    if overrides:
+        sc = apply_overrides(sc, overrides)
+    return sc
+
+
+def _get_path(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+# ------------------------------------------------------------------------------ the live model
+
+
+def release_market(market: Any) -> None:
+    """Free a finished Mesa model (Mesa 3.3.1 never frees a model that had agents)."""
+    if market is None:
+        return
+    try:
+        close = getattr(market, "close", None)
+        if callable(close):
+            close()
+            return
+        market.remove_all_agents()
+        import mesa
+
+        mesa.Agent._ids.pop(market, None)
+    except Exception:
+        pass
+
+
+class DashboardModel:
+    """The model SolaraViz steps: one ``LicensingMarket`` built from the sliders' values.
+
+    SolaraViz re-creates it with keyword arguments on Reset, so every slider is an argument.
+    Frames are cached per step, so several panels drawing the same month cost one query.
+    """
+
+    choices: dict[str, str] = {}
+
+    def __init__(self, scenario: str = "baseline", funding: float = 1.0, trust: float = 1.0,
+                 patent_cliff: float = 1.0, us_venture: float = 1.0, seed: int = DEFAULT_SEED):
+        from sim.model.model import LicensingMarket
+
+        self.params = {"scenario": scenario, "funding": funding, "trust": trust, "patent_cliff": patent_cliff,
+                       "us_venture": us_venture, "seed": int(seed)}
+        self.levers = {"funding": funding, "trust": trust, "patent_cliff": patent_cliff, "us_venture": us_venture}
+        self.scenario_label = scenario
+        self.scenario = build_scenario(scenario, self.levers, self.choices or None)
+        self.seed = int(seed)
+        self.market = LicensingMarket(self.scenario, seed=self.seed)
+        self.start = pd.Timestamp(f"{self.scenario.start}-01")
+        self.end = pd.Timestamp(f"{self.scenario.end}-01")
+        self.total_months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        self._lock = threading.RLock()
+        self._cache: tuple[int, dict[str, Any]] | None = None
+
+    # --- what SolaraViz uses
+    def step(self) -> None:
+        with self._lock:
+            if self.market.running:
+                self.market.step()
+
+    @property
+    def running(self) -> bool:
+        return bool(self.market.running)
+
+    @property
+    def steps(self) -> int:
+        return int(self.market.steps)
+
+    # --- what the panels use
+    @property
+    def month(self) -> pd.Timestamp | None:
+        if self.steps == 0:
+            return None
+        date = getattr(self.market, "date", None)
+        return pd.Timestamp(date) if date is not None else self.start + pd.DateOffset(months=self.steps - 1)
+
+    def month_label(self) -> str:
+        m = self.month
+        if m is None:
+            return f"{self.start:%Y-%m} (not started)"
+        return f"{m:%Y-%m}"
+
+    def progress_label(self) -> str:
+        return f"month {self.steps} of {self.total_months}"
+
+    def thresholds(self) -> dict[str, float]:
+        b = getattr(self.scenario, "biotech", None)
+        if b is None:
+            return {}
+        return {"distress": float(b.distress_runway_months), "raise": float(b.financing_trigger_months)}
+
+    def data(self) -> dict[str, Any]:
+        """deals, monthly, runways (+ start, end, thresholds) for the current month; cached per step."""
+        with self._lock:
+            steps = self.steps
+            if self._cache is not None and self._cache[0] == steps:
+                return self._cache[1]
+            deals = self.market.deals_frame()
+            monthly = self.market.monthly_frame()
+            runways = np.asarray(self.market.biotech_runways(), dtype=float)
+            data = {"deals": deals, "monthly": monthly, "runways": runways, "start": self.start,
+                    "end": self.end, "thresholds": self.thresholds(), "steps": steps}
+            self._cache = (steps, data)
+            return data
+
+    def deals_csv(self) -> bytes:
+        deals = self.data()["deals"]
+        return deals.to_csv(index=False).encode()
+
+    def title(self) -> str:
+        lv = ", ".join(f"{k} x{v:g}" for k, v in self.levers.items() if float(v) != 1.0) or "levers at 1"
+        return f"{self.scenario_label} (seed {self.seed}; {lv}) at {self.month_label()}"
+
+    def file_stem(self) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(self.scenario_label).stem)
+        return f"licsim_{safe}_seed{self.seed}_{self.month_label()[:7]}"
+
+    def release(self) -> None:
+        with self._lock:
+            release_market(self.market)
+
+
+# ------------------------------------------------------------------------------ results
+
+
+def result_choices(root: str | os.PathLike | None = None, max_depth: int = 3) -> dict[str, str]:
+    """Result folders (``licsim run``/``compare``/``batch``) under ``results/``: label -> path."""
+    from sim.analysis.report import detect_kind
+
+    roots = [Path(p) for p in os.environ.get(RESULTS_ENV, "").split(os.pathsep) if p]
+    roots.append(Path(root) if root is not None else Path.cwd() / "results")
+    out: dict[str, str] = {}
+    for base in roots:
+        if not base.is_dir():
+            continue
+        stack = [(base, 0)]
+        while stack:
+            folder, depth = stack.pop()
+            try:
+                kind = detect_kind(folder)
+            except Exception:
+                kind = None
+            if kind in ("run", "batch"):
+                label = f"{folder.relative_to(base.parent) if folder != base else folder.name} ({kind})"
+                out[label] = str(folder)
+                continue
+            if depth < max_depth:
+                for child in sorted(folder.iterdir(), reverse=True):
+                    if child.is_dir() and not child.name.startswith("."):
+                        stack.append((child, depth + 1))
+    return dict(sorted(out.items()))

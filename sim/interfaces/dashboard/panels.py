@@ -1,0 +1,492 @@
+"""Matplotlib figures of the dashboard's panels.
+
+Pure functions of the model's data frames (deal ledger, monthly series, runways); no solara,
+no pyplot state (``matplotlib.figure.Figure`` is used directly, so this is safe in threads).
+Each panel has a ``draw_*(ax, ...)`` function; :func:`panel_png` renders one panel to PNG
+bytes and :func:`dashboard_png` puts all of them on one sheet for export. The HTML report
+reuses these figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+STAGES = ["preclinical", "phase1", "phase2", "phase3", "filed", "approved"]
+STAGE_COLOURS = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"]
+COUNTERPARTIES = ["mnc", "mid_size", "incubator", "regional"]
+COUNTERPARTY_LABELS = {"mnc": "MNC", "mid_size": "mid-size", "incubator": "incubator", "regional": "regional"}
+COUNTERPARTY_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"]
+TERRITORIES = ["global", "ex_china", "us_eu_jp", "regional", "china"]
+TERRITORY_LABELS = {"global": "global", "ex_china": "ex-China", "us_eu_jp": "US/EU/JP", "regional": "regional",
+                    "china": "China"}
+TERRITORY_COLOURS = ["#4daf4a", "#377eb8", "#984ea3", "#ff7f00", "#e41a1c"]
+PALETTE = {"a": "#1f77b4", "b": "#d62728"}
+_PNG_LOCK = threading.Lock()
+
+#: one entry per live panel: key -> (title, figure size in inches)
+PANELS: dict[str, tuple[str, tuple[float, float]]] = {
+    "deals": ("Deals per quarter by stage", (6.4, 3.4)),
+    "money": ("Upfront payments vs primary financing", (6.4, 3.4)),
+    "counterparties": ("Counterparty mix", (6.4, 3.4)),
+    "rights": ("Where rights go", (6.4, 3.4)),
+    "runways": ("Biotech cash runway", (6.4, 3.4)),
+}
+
+
+def _usd_b(x: float, _pos: Any = None) -> str:
+    """Axis label of a value in $ billions: $250M below 1B, $1.5B, $12B."""
+    if x == 0:
+        return "$0"
+    if abs(x) < 1:
+        return f"${x * 1000:,.0f}M"
+    return f"${x:,.1f}B" if abs(x) < 10 else f"${x:,.0f}B"
+
+
+def _nrep(df: pd.DataFrame | None) -> int:
+    """How many runs a frame holds (its replication column), at least 1."""
+    if df is None or "replication" not in df.columns or not len(df):
+        return 1
+    return max(1, int(df["replication"].nunique()))
+
+
+def _empty(ax, text: str = "no deals yet") -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey", fontsize=11)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _col(df: pd.DataFrame | None, name: str) -> bool:
+    return df is not None and len(df) > 0 and name in df.columns
+
+
+def _ordered(counts: pd.Series, order: Sequence[str]) -> pd.Series:
+    """Counts in a fixed category order, unknown categories appended."""
+    keys = [k for k in order if k in counts.index] + sorted(str(k) for k in counts.index if k not in order)
+    return counts.reindex(keys).fillna(0)
+
+
+def _quarters(start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.PeriodIndex | None:
+    if start is None or end is None or pd.isna(start) or pd.isna(end) or end < start:
+        return None
+    return pd.period_range(pd.Timestamp(start).to_period("Q"), pd.Timestamp(end).to_period("Q"), freq="Q")
+
+
+def _quarter_axis(ax, index: pd.PeriodIndex) -> None:
+    """Year labels at each Q1 of a quarter-numbered x axis (at most ~10 labels)."""
+    labels = [str(p) for p in index]
+    ticks = [i for i, lab in enumerate(labels) if lab.endswith("Q1")] or list(range(0, len(labels), 4))
+    if len(ticks) > 10:
+        ticks = ticks[:: int(np.ceil(len(ticks) / 10))]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([labels[i][:4] for i in ticks], fontsize=8)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+
+
+def _span(data_start, data_end, start=None, end=None) -> pd.PeriodIndex | None:
+    """Quarters from the run's start to its end (the whole scenario), else those with data."""
+    lo = start if start is not None else data_start
+    hi = end if end is not None else data_end
+    if lo is None or hi is None:
+        return None
+    return _quarters(min(pd.Timestamp(lo), pd.Timestamp(data_start)) if data_start is not None else pd.Timestamp(lo),
+                     max(pd.Timestamp(hi), pd.Timestamp(data_end)) if data_end is not None else pd.Timestamp(hi))
+
+
+def draw_deals_by_stage(ax, deals: pd.DataFrame | None, start=None, end=None) -> None:
+    """Stacked bars: deals signed per quarter, split by the asset's stage at signing.
+
+    The x axis covers ``start`` to ``end`` (the whole scenario in the live dashboard), so bars
+    fill in from the left as the months go by.
+    """
+    ax.set_title(PANELS["deals"][0], fontsize=11, loc="left")
+    if not _col(deals, "signed"):
+        index = _quarters(start, end)
+        if index is not None:
+            _quarter_axis(ax, index)
+            ax.set_ylim(0, 1)
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "no deals yet", ha="center", va="center", transform=ax.transAxes, color="grey")
+        else:
+            _empty(ax)
+        return
+    signed = pd.to_datetime(deals["signed"])
+    q = signed.dt.to_period("Q")
+    stage = deals["stage"].astype(str) if "stage" in deals.columns else pd.Series("unknown", index=deals.index)
+    table = pd.crosstab(q, stage) / _nrep(deals)  # mean per run when the frame holds several
+    index = _span(signed.min(), signed.max(), start, end)
+    if index is not None:
+        table = table.reindex(index, fill_value=0)
+    cols = [s for s in STAGES if s in table.columns] + [c for c in table.columns if c not in STAGES]
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    for c in cols:
+        colour = STAGE_COLOURS[STAGES.index(c)] if c in STAGES else "#bbbbbb"
+        ax.bar(x, table[c].to_numpy(), bottom=bottom, width=0.85, color=colour, label=c, linewidth=0)
+        bottom += table[c].to_numpy()
+    _quarter_axis(ax, table.index)
+    ax.set_ylabel("deals" if _nrep(deals) == 1 else f"deals (mean of {_nrep(deals)} runs)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def draw_money(ax, monthly: pd.DataFrame | None, deals: pd.DataFrame | None = None, start=None, end=None) -> None:
+    """Quarterly upfront payments received by licensors against primary financing raised."""
+    ax.set_title(PANELS["money"][0], fontsize=11, loc="left")
+    if not _col(monthly, "month"):
+        index = _quarters(start, end)
+        if index is not None:
+            _quarter_axis(ax, index)
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "no months simulated yet", ha="center", va="center", transform=ax.transAxes,
+                    color="grey")
+        else:
+            _empty(ax, "no months simulated yet")
+        return
+    m = monthly.copy()
+    months = pd.to_datetime(m["month"])
+    m["q"] = months.dt.to_period("Q")
+    cols = [c for c in ("upfront_usd", "primary_financing_usd") if c in m.columns]
+    g = m.groupby("q")[cols].sum() / 1e9
+    if "upfront_usd" not in g and _col(deals, "upfront_usd"):
+        up = deals.groupby(pd.to_datetime(deals["signed"]).dt.to_period("Q"))["upfront_usd"].sum()
+        g["upfront_usd"] = (up / 1e9).reindex(g.index).fillna(0)
+    if "replication" in m.columns and m["replication"].nunique() > 1:
+        g = g / m["replication"].nunique()  # mean over runs
+    index = _span(months.min(), months.max(), start, end)
+    full = g.reindex(index) if index is not None else g
+    x = np.arange(len(full))
+    if "primary_financing_usd" in full:
+        y = full["primary_financing_usd"].to_numpy()
+        ax.fill_between(x, np.nan_to_num(y), step="mid", alpha=0.25, color="#ff7f0e", where=~np.isnan(y))
+        ax.plot(x, y, drawstyle="steps-mid", color="#ff7f0e", label="primary\nfinancing")
+    if "upfront_usd" in full:
+        ax.plot(x, full["upfront_usd"].to_numpy(), drawstyle="steps-mid", color="#1f77b4", lw=2,
+                label="licensing\nupfronts")
+    _quarter_axis(ax, full.index)
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd_b))
+    ax.set_ylabel("per quarter")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def draw_counterparties(ax, deals: pd.DataFrame | None) -> None:
+    """Share of each year's deals by licensee kind (MNC, mid-size, incubator, regional)."""
+    ax.set_title(PANELS["counterparties"][0], fontsize=11, loc="left")
+    if not _col(deals, "licensee_kind"):
+        _empty(ax)
+        return
+    year = deals["year"] if "year" in deals.columns else pd.to_datetime(deals["signed"]).dt.year
+    table = pd.crosstab(year, deals["licensee_kind"].astype(str))
+    cols = [c for c in COUNTERPARTIES if c in table.columns] + [c for c in table.columns if c not in COUNTERPARTIES]
+    share = table[cols].div(table[cols].sum(axis=1), axis=0) * 100
+    x = np.arange(len(share))
+    bottom = np.zeros(len(share))
+    for c in cols:
+        colour = COUNTERPARTY_COLOURS[COUNTERPARTIES.index(c)] if c in COUNTERPARTIES else "#bbbbbb"
+        ax.bar(x, share[c].to_numpy(), bottom=bottom, width=0.8, color=colour,
+               label=COUNTERPARTY_LABELS.get(c, c), linewidth=0)
+        bottom += share[c].to_numpy()
+    totals = table[cols].sum(axis=1).to_numpy()
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"{int(y)}\n{int(n)}" for y, n in zip(share.index, totals)], fontsize=7)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% of deals (count below)")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def draw_rights(axes, deals: pd.DataFrame | None) -> None:
+    """Two bar charts: deals by territory licensed, and by the licensee's home region."""
+    ax_t, ax_r = axes
+    ax_t.set_title("Territory licensed", fontsize=10, loc="left")
+    ax_r.set_title("Licensee region", fontsize=10, loc="left")
+    if not _col(deals, "territory"):
+        _empty(ax_t)
+        _empty(ax_r)
+        return
+    n = _nrep(deals)
+    t = _ordered(deals["territory"].astype(str).value_counts(), TERRITORIES) / n
+    colours = [TERRITORY_COLOURS[TERRITORIES.index(k)] if k in TERRITORIES else "#bbbbbb" for k in t.index]
+    ax_t.barh([TERRITORY_LABELS.get(k, k) for k in t.index][::-1], t.to_numpy()[::-1], color=colours[::-1])
+    ax_t.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if "licensee_region" in deals.columns:
+        r = deals["licensee_region"].astype(str).value_counts().head(8) / n
+        ax_r.barh(list(r.index)[::-1], r.to_numpy()[::-1], color="#607d8b")
+        ax_r.xaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        _empty(ax_r, "no region data")
+    for ax in axes:
+        ax.tick_params(labelsize=8)
+        ax.set_xlabel("deals" if n == 1 else f"deals (mean of {n} runs)", fontsize=8)
+
+
+def draw_runways(ax, runways: np.ndarray | None, thresholds: dict[str, float] | None = None) -> None:
+    """Histogram of active biotechs' months of cash; the last bin collects 60+ months."""
+    ax.set_title(PANELS["runways"][0], fontsize=11, loc="left")
+    r = np.asarray(runways if runways is not None else [], dtype=float)
+    r = r[np.isfinite(r)] if r.size else r
+    if r.size == 0:
+        _empty(ax, "no active biotechs")
+        return
+    cap = 60.0
+    bins = np.arange(0, cap + 3.01, 3.0)
+    ax.hist(np.clip(r, 0, cap + 1.5), bins=bins, color="#8c6bb1", edgecolor="white", linewidth=0.5)
+    for name, value in (thresholds or {}).items():
+        ax.axvline(value, color="grey", ls="--", lw=1)
+        ax.text(value + 0.5, ax.get_ylim()[1] * 0.92, name, fontsize=7, color="grey")
+    med = float(np.median(r))
+    short = float(np.mean(r < 12) * 100)
+    ax.text(0.98, 0.95, f"{r.size} biotechs\nmedian {med:.0f} months\n{short:.0f}% under 12 months",
+            transform=ax.transAxes, ha="right", va="top", fontsize=8)
+    ax.set_xlabel("months of cash (60+ at the right)", fontsize=8)
+    ax.set_ylabel("biotechs")
+    ax.tick_params(labelsize=8)
+
+
+def notable_deals(deals: pd.DataFrame | None, n: int = 10, quantile: float | None = 0.75,
+                  newest_first: bool = True) -> pd.DataFrame:
+    """The latest notable deals: those with the largest upfronts (top quartile of the deals so far),
+    newest first. With ``quantile=None, newest_first=False``: the ``n`` largest upfronts."""
+    if not _col(deals, "upfront_usd"):
+        return pd.DataFrame(columns=["signed", "licensee", "stage", "territory", "type", "upfront", "total"])
+    d = deals.copy()
+    d["upfront_usd"] = d["upfront_usd"].astype(float)
+    if quantile is not None and len(d) >= 8:
+        d = d[d["upfront_usd"] >= float(d["upfront_usd"].quantile(quantile))]
+    if newest_first and "signed" in d.columns:
+        d = d.sort_values(["signed", "upfront_usd"], ascending=[False, False]).head(n)
+    else:
+        d = d.sort_values("upfront_usd", ascending=False).head(n)
+
+    def money(v: Any) -> str:
+        v = float(v) if v is not None and not pd.isna(v) else 0.0
+        return f"${v / 1e9:,.2f}B" if v >= 1e9 else f"${v / 1e6:,.0f}M"
+
+    out = pd.DataFrame({
+        "signed": pd.to_datetime(d["signed"]).dt.strftime("%Y-%m"),
+        "licensee": [f"{COUNTERPARTY_LABELS.get(str(k), str(k))} ({r})" for k, r in
+                     zip(d.get("licensee_kind", ""), d.get("licensee_region", ""))],
+        "stage": d.get("stage", ""),
+        "territory": [TERRITORY_LABELS.get(str(t), str(t)) for t in d.get("territory", "")],
+        "type": d.get("deal_type", ""),
+        "upfront": [money(v) for v in d["upfront_usd"]],
+        "total": [money(v) for v in d.get("total_value_usd", d["upfront_usd"])],
+    })
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def to_png(fig: Figure, dpi: int = 90) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def panel_figure(key: str, data: dict[str, Any]) -> Figure:
+    """One live panel as a figure. ``data`` holds deals, monthly, runways, start, end, thresholds."""
+    title, size = PANELS[key]
+    fig = Figure(figsize=size)  # fixed margins: constrained layout costs a third of the drawing time
+    if key == "rights":
+        axes = fig.subplots(1, 2)
+        fig.subplots_adjust(left=0.14, right=0.98, top=0.8, bottom=0.15, wspace=0.45)
+        fig.suptitle(title, fontsize=11, x=0.02, ha="left")
+        draw_rights(axes, data.get("deals"))
+    else:
+        ax = fig.subplots()
+        right = 0.98 if key == "runways" else 0.82  # room for the legend at the right
+        fig.subplots_adjust(left=0.12, right=right, top=0.9, bottom=0.15 if key == "counterparties" else 0.12)
+        _draw_one(key, ax, data)
+    return fig
+
+
+def _draw_one(key: str, ax, data: dict[str, Any]) -> None:
+    if key == "deals":
+        draw_deals_by_stage(ax, data.get("deals"), data.get("start"), data.get("end"))
+    elif key == "money":
+        draw_money(ax, data.get("monthly"), data.get("deals"), data.get("start"), data.get("end"))
+    elif key == "counterparties":
+        draw_counterparties(ax, data.get("deals"))
+    elif key == "runways":
+        draw_runways(ax, data.get("runways"), data.get("thresholds"))
+    else:
+        raise KeyError(key)
+
+
+#: which inputs each live panel draws from (the others are ignored, so a cache key can skip them)
+PANEL_INPUTS = {"deals": ("deals",), "money": ("monthly", "deals"), "counterparties": ("deals",),
+                "rights": ("deals",), "runways": ("runways",)}
+_PNG_CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
+_PNG_CACHE_SIZE = 64
+
+
+def _digest(value: Any) -> str:
+    """A content hash of a frame or array (about a millisecond for a run's ledger)."""
+    h = hashlib.blake2b(digest_size=16)
+    if value is None:
+        h.update(b"none")
+    elif isinstance(value, pd.DataFrame):
+        h.update(repr((list(value.columns), len(value))).encode())
+        for col in value.columns:
+            s = value[col]
+            if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+                h.update(np.ascontiguousarray(s.to_numpy()).tobytes())
+            else:
+                h.update("\x1f".join(map(str, s.tolist())).encode())
+    else:
+        h.update(np.ascontiguousarray(np.asarray(value, dtype=float)).tobytes())
+    return h.hexdigest()
+
+
+def _digests(data: dict[str, Any], names: Sequence[str]) -> tuple[str, ...]:
+    """Digests of some inputs, remembered in ``data`` (several panels share one month's frames)."""
+    memo = data.setdefault("_digests", {})
+    out = []
+    for name in names:
+        if name not in memo:
+            memo[name] = _digest(data.get(name))
+        out.append(memo[name])
+    return tuple(out)
+
+
+def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
+    """One live panel as PNG bytes, cached by content: a panel whose data did not change (the
+    empty charts after Reset, the first months of a run replayed with the same seed) is not
+    drawn again, so a new run shows up at once."""
+    inputs = _digests(data, PANEL_INPUTS.get(key, ()))
+    extra = (str(data.get("start")), str(data.get("end")), repr(sorted((data.get("thresholds") or {}).items())))
+    cache_key = (key, dpi, inputs, extra)
+    with _PNG_LOCK:
+        hit = _PNG_CACHE.get(cache_key)
+        if hit is not None:
+            _PNG_CACHE.move_to_end(cache_key)
+            return hit
+    png = to_png(panel_figure(key, data), dpi=dpi)
+    with _PNG_LOCK:
+        _PNG_CACHE[cache_key] = png
+        while len(_PNG_CACHE) > _PNG_CACHE_SIZE:
+            _PNG_CACHE.popitem(last=False)
+    return png
+
+
+def panel_version(key: str, data: dict[str, Any]) -> tuple:
+    """What a panel's picture depends on: panels drawn from the deal ledger only change when a
+    deal is signed, so months without deals cost them nothing."""
+    if PANEL_INPUTS.get(key) == ("deals",):
+        deals = data.get("deals")
+        return ("deals", 0 if deals is None else len(deals))
+    return ("steps", data.get("steps"))
+
+
+def dashboard_figure(data: dict[str, Any], title: str = "") -> Figure:
+    """All panels on one sheet (the PNG export)."""
+    fig = Figure(figsize=(13, 11), layout="constrained")
+    if title:
+        fig.suptitle(title, fontsize=13, x=0.01, ha="left")
+    grid = fig.add_gridspec(3, 4)
+    _draw_one("deals", fig.add_subplot(grid[0, 0:2]), data)
+    _draw_one("money", fig.add_subplot(grid[0, 2:4]), data)
+    _draw_one("counterparties", fig.add_subplot(grid[1, 0:2]), data)
+    _draw_one("runways", fig.add_subplot(grid[1, 2:4]), data)
+    draw_rights((fig.add_subplot(grid[2, 0]), fig.add_subplot(grid[2, 1])), data.get("deals"))
+    ax = fig.add_subplot(grid[2, 2:4])
+    ax.axis("off")
+    ax.set_title("Latest notable deals", fontsize=11, loc="left")
+    table = notable_deals(data.get("deals"), n=8)
+    if len(table):
+        cells = table[["signed", "licensee", "stage", "territory", "upfront"]].astype(str).values.tolist()
+        t = ax.table(cellText=cells, colLabels=["signed", "licensee", "stage", "territory", "upfront"],
+                     loc="upper center", cellLoc="left")
+        t.auto_set_font_size(False)
+        t.set_fontsize(7.5)
+        t.scale(1, 1.25)
+    else:
+        _empty(ax)
+    return fig
+
+
+def dashboard_png(data: dict[str, Any], title: str = "", dpi: int = 100) -> bytes:
+    return to_png(dashboard_figure(data, title), dpi=dpi)
+
+
+# ---------------------------------------------------------------------------- comparison
+
+
+def _per_rep_year(df: pd.DataFrame, value: str | None, date_col: str) -> pd.Series:
+    """Mean over replications of the yearly count (value None) or yearly sum of ``value``."""
+    d = df.copy()
+    d["_year"] = pd.to_datetime(d[date_col]).dt.year
+    d["_rep"] = d["replication"] if "replication" in d.columns else 0
+    if value is None:
+        g = d.groupby(["_rep", "_year"]).size()
+    else:
+        g = d.groupby(["_rep", "_year"])[value].sum()
+    g = g.unstack("_year").fillna(0)
+    return g.mean(axis=0)
+
+
+def comparison_figure(a: dict[str, Any], b: dict[str, Any], labels: tuple[str, str]) -> Figure:
+    """Two futures on shared axes: deals and money per year, counterparty and territory shares."""
+    fig = Figure(figsize=(12, 7.5), layout="constrained")
+    axes = fig.subplots(2, 2)
+    colours = (PALETTE["a"], PALETTE["b"])
+    sides = ((a, labels[0], colours[0]), (b, labels[1], colours[1]))
+
+    ax = axes[0, 0]
+    ax.set_title("Deals per year (mean over seeds)", fontsize=11, loc="left")
+    for side, label, colour in sides:
+        deals = side.get("deals")
+        if _col(deals, "signed"):
+            s = _per_rep_year(deals, None, "signed")
+            ax.plot(s.index, s.to_numpy(), marker="o", ms=3, color=colour, label=label)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_ylim(bottom=0)
+
+    ax = axes[0, 1]
+    ax.set_title("Upfronts (solid) and primary financing (dashed) per year", fontsize=11, loc="left")
+    for side, label, colour in sides:
+        monthly = side.get("monthly")
+        if _col(monthly, "month"):
+            for col, ls in (("upfront_usd", "-"), ("primary_financing_usd", "--")):
+                if col in monthly.columns:
+                    s = _per_rep_year(monthly, col, "month") / 1e9
+                    ax.plot(s.index, s.to_numpy(), ls=ls, color=colour, label=f"{label}" if ls == "-" else None)
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd_b))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, frameon=False)
+
+    for ax, col, order, names, title in (
+        (axes[1, 0], "licensee_kind", COUNTERPARTIES, COUNTERPARTY_LABELS, "Counterparty mix (% of deals)"),
+        (axes[1, 1], "territory", TERRITORIES, TERRITORY_LABELS, "Territory licensed (% of deals)"),
+    ):
+        ax.set_title(title, fontsize=11, loc="left")
+        shares = []
+        for side, _label, _colour in sides:
+            deals = side.get("deals")
+            if _col(deals, col):
+                shares.append(deals[col].astype(str).value_counts(normalize=True) * 100)
+            else:
+                shares.append(pd.Series(dtype=float))
+        keys = [k for k in order if any(k in s.index for s in shares)]
+        keys += sorted({str(k) for s in shares for k in s.index} - set(keys))
+        x = np.arange(len(keys))
+        for i, ((_side, label, colour), s) in enumerate(zip(sides, shares)):
+            ax.bar(x + (i - 0.5) * 0.4, s.reindex(keys).fillna(0).to_numpy(), width=0.4, color=colour, label=label)
+        ax.set_xticks(x)
+        ax.set_xticklabels([names.get(k, k) for k in keys], fontsize=8)
+        ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def comparison_png(a: dict[str, Any], b: dict[str, Any], labels: tuple[str, str], dpi: int = 90) -> bytes:
+    return to_png(comparison_figure(a, b, labels), dpi=dpi)
