@@ -25,6 +25,11 @@ Method
   trials are kept, trials left running by an interrupted run are re-queued, and the run goes
   on until ``trials`` trials have finished. A changed experiment (parameters, ranges, targets,
   replications, seed, or the fixed part of the scenario) is refused unless ``--fresh``.
+* ``simulate_until`` (optional) ends the candidates' runs early: the model is causal, so the
+  months up to the last target are the same whatever the scenario's end; the confirmation
+  rerun uses the scenario's own end, as ``licsim validate`` does.
+* Candidate values are rounded to ``significant_digits`` before they are run, so the values in
+  ``best_params.yaml`` reproduce the recorded loss exactly.
 * Outputs (rewritten after every batch, atomically): ``loss_history.csv`` (every trial:
   loss, targets passed, parameters, best so far), ``best_params.yaml`` (dotted overrides and a
   nested patch to paste into the scenario), ``scorecard.csv`` (the best candidate's scorecard),
@@ -140,8 +145,17 @@ def _resolve_file(value: str, base: Path) -> Path:
         return p
     for cand in (base / p, Path.cwd() / p):
         if cand.exists():
-            return cand
-    return base / p
+            return _short(cand)
+    return _short(base / p)
+
+
+def _short(path: Path) -> Path:
+    """The path resolved, and relative to the working folder when it lies under it."""
+    path = path.resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
@@ -333,7 +347,7 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
               f"# written by `licsim calibrate` on {time.strftime('%Y-%m-%d %H:%M')}.\n"
               f"# loss {best.value:.4g}; {best.user_attrs.get('passed')}/{best.user_attrs.get('gated')} targets pass "
               f"on {exp.spec.replications} replications (root seed {exp.spec.seed}).\n"
-              f"# Apply: paste scenario_patch into {exp.spec.scenario}, or\n"
+              f"# Apply: paste scenario_patch into {exp.scenario_path}, or\n"
               f"#   load_scenario(path, overrides=overrides) / apply_overrides(scenario, overrides).\n")
     doc = {
         "experiment": exp.spec.name, "experiment_file": str(exp.path), "scenario": str(exp.scenario_path),
@@ -427,7 +441,8 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
                         v = trial.suggest_int(name, int(rng.low), int(rng.high), log=rng.log)
                     else:
                         v = trial.suggest_float(name, rng.low, rng.high, log=rng.log)
-                    values[name] = _round(v, spec.significant_digits, rng.type)
+                    v = _round(v, spec.significant_digits, rng.type)
+                    values[name] = type(v)(min(max(v, rng.low), rng.high))
                 trial.set_user_attr("values", values)
                 try:
                     sc = apply_overrides(base, values)

@@ -781,7 +781,6 @@ def _score(t: Target, pts: np.ndarray, labels: list[str]) -> dict[str, Any]:
         band_display = {"increasing": "rises", "decreasing": "falls", "greater": "first > second",
                         "largest": "first is largest"}[t.relation]
         observed_display = t.observed_text or band_display
-        contrast_unit = unit
     else:
         mean, p05, p95, n_valid = _interval(pts[:, 0])
         scale = t.norm_scale([mean])
@@ -805,8 +804,6 @@ def _score(t: Target, pts: np.ndarray, labels: list[str]) -> dict[str, Any]:
                                                else band_display)
         if n_valid < len(pts):
             detail = (detail + "; " if detail else "") + f"defined in {n_valid} of {len(pts)} replications"
-        contrast_unit = unit
-    del contrast_unit
     return {
         "id": t.id, "group": t.group, "name": t.name, "kind": t.kind, "period": t.period_label(), "unit": unit,
         "observed": t.observed if t.observed is not None else math.nan,
@@ -845,7 +842,7 @@ def format_value(value: Any, unit: str) -> str:
             return f"${v / 1e9:.2f}B" if a < 10e9 else f"${v / 1e9:.1f}B"
         if a >= 1e6:
             return f"${v / 1e6:.0f}M"
-        return f"${v:,.0f}"
+        return f"${v / 1e6:.2f}M" if a >= 1e3 else "$0"
     if unit in ("share", "ratio"):
         return f"{v * 100:.1f}%"
     if unit == "count":

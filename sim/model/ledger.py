@@ -19,7 +19,7 @@ DEAL_COLUMNS = [
     "deal_id", "signed", "year", "licensor_id", "licensor_kind", "licensee_id", "licensee_kind",
     "licensee_region", "asset_id", "modality", "area", "novelty", "stage", "territory", "deal_type",
     "upfront_usd", "milestones_usd", "royalty_rate", "equity_usd", "total_value_usd", "diligence_months",
-    "terminated", "termination_reason", "milestones_paid_usd", "china_origin",
+    "terminated", "termination_reason", "milestones_paid_usd", "china_origin", "core", "distressed",
 ]
 
 
@@ -109,5 +109,6 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     df["signed"] = pd.to_datetime(df["signed"])
     df["terminated"] = pd.to_datetime(df["terminated"])
     df["termination_reason"] = df["termination_reason"].astype("object")
-    df["china_origin"] = df["china_origin"].astype(bool)
+    for c in ("china_origin", "core", "distressed"):
+        df[c] = df[c].astype(bool)
     return df

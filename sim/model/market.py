@@ -305,6 +305,7 @@ def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
     if d.mask[REGIONS.index("US")]:
         book.developer[d.asset] = buyer.entity
         book.speed[d.asset] = sc.incubator.speed if buyer.kind == Kind.incubator else 1.0
+    was_core = bool(book.core[d.asset])
     if d.mask[CN]:
         book.core[d.asset] = False
     licensee_region = "US" if buyer.kind == Kind.incubator else buyer.region
@@ -322,7 +323,7 @@ def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
         "milestones_usd": milestones, "royalty_rate": royalty, "equity_usd": equity,
         "total_value_usd": upfront + milestones, "diligence_months": float(d.end - d.start),
         "terminated": None, "termination_reason": None, "milestones_paid_usd": 0.0,
-        "china_origin": seller_kind == Kind.biotech,
+        "china_origin": seller_kind == Kind.biotech, "core": was_core, "distressed": bool(d.distressed),
     }
     deal = model.ledger.add(record, regions=d.mask, dev_milestone=dev_m, sales_milestone=sales_m,
                             equity_share=equity_share)

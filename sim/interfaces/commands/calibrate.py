@@ -13,23 +13,21 @@ def register(app: typer.Typer) -> None:
     def calibrate(
         experiment: Annotated[Path, typer.Argument(help="experiment YAML, e.g. experiments/calibration.yaml")],
         trials: Annotated[Optional[int], typer.Option(
-            "--trials", min=1, help="finished trials to reach, counting earlier runs [default: the file's]")] = None,
+            "--trials", min=1, help="finished trials to reach, counting earlier runs (default: the file's)")] = None,
         out: Annotated[Optional[Path], typer.Option(
-            "--out", help="output folder [default: the file's out, else results/calibration/<name>]")] = None,
+            "--out", help="output folder (default: the file's out, else results/calibration/<name>)")] = None,
         workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
-                                                       help="processes [default: all cores]")] = None,
+                                                       help="processes (default: all cores)")] = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="discard earlier trials in the output folder")] = False,
         confirm: Annotated[Optional[int], typer.Option(
-            "--confirm", min=0, help="rerun the best fit with this many replications [default: the file's]")] = None,
+            "--confirm", min=0, help="rerun the best fit with this many replications (default: the file's)")] = None,
         timeout: Annotated[Optional[float], typer.Option(
             "--timeout", min=0.1, help="stop starting new trials after this many minutes")] = None,
     ) -> None:
         """Fit the free parameters EXPERIMENT names to the targets (Optuna TPE, common random numbers).
 
-        Prints one line per trial; writes best_params.yaml, loss_history.csv and scorecard.csv
-        (the best fit's scorecard) to the output folder, plus optuna.db. Running the same command
-        again resumes where it stopped.
-        """
+        Prints one line per trial; writes best_params.yaml, loss_history.csv and scorecard.csv (the best fit's scorecard) to the output folder, beside optuna.db. Running the same command again resumes where it stopped.
+        """  # noqa: E501
         from sim.analysis.calibration import run_calibration
         from sim.interfaces.commands.validate import console
 

@@ -17,20 +17,18 @@ def register(app: typer.Typer) -> None:
         replications: Annotated[int, typer.Option("--replications", "-n", min=2, max=10000,
                                                   help="replications of each (same seeds for A and B)")] = 20,
         out: Annotated[Optional[Path], typer.Option(
-            "--out", help="output folder [default: results/compare_<a>_vs_<b>]")] = None,
+            "--out", help="output folder (default: results/compare_<a>_vs_<b>)")] = None,
         window: Annotated[Optional[str], typer.Option(
-            "--window", help="years to compare, e.g. 2025..2030 [default: from the first year the runs differ]")]
+            "--window", help="years to compare, e.g. 2025..2030 (default: from the first year the runs differ)")]
         = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="root seed [default: A's]")] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="root seed (default: A's)")] = None,
         workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
-                                                       help="processes [default: all cores]")] = None,
+                                                       help="processes (default: all cores)")] = None,
     ) -> None:
         """Run SCENARIO_A and SCENARIO_B with the same seeds and print what differs.
 
-        For deals per year, upfront and headline value, stage mix, counterparty mix and biotech
-        survival: A, B, the mean paired difference B - A and its 90% interval across replications.
-        Writes comparison.csv, compare.png, manifest.json and both sides' runs (a_<A>/, b_<B>/).
-        """
+        Deals per year, upfront and headline value, stage mix, counterparty mix and biotech survival, as A, B, the mean paired difference B - A and its 90% interval across replications. Writes comparison.csv, compare.png, manifest.json and both sides' runs (a_<A>/, b_<B>/).
+        """  # noqa: E501
         from sim.analysis.compare import run_comparison
         from sim.errors import UserError
         from sim.interfaces.commands.validate import console

@@ -24,19 +24,17 @@ def register(app: typer.Typer) -> None:
         replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=10000,
                                                   help="replications (seeds from the root seed)")] = 20,
         out: Annotated[Optional[Path], typer.Option(
-            "--out", help="output folder [default: results/<scenario>/validation]")] = None,
+            "--out", help="output folder (default: results/<scenario>/validation)")] = None,
         targets: Annotated[Optional[Path], typer.Option(
-            "--targets", help="targets file [default: experiments/targets.yaml]")] = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="root seed [default: the scenario's]")] = None,
+            "--targets", help="targets file (default: experiments/targets.yaml)")] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="root seed (default: the scenario's)")] = None,
         workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
-                                                       help="processes [default: all cores]")] = None,
+                                                       help="processes (default: all cores)")] = None,
     ) -> None:
         """Score SCENARIO against the calibration targets (DOMAIN.md C1-C10).
 
-        Prints the scorecard (target, period, observed, simulated mean with a 90% interval across
-        replications, band, pass/fail) and writes validation.csv, replications.csv, yearly.csv,
-        validation.png and manifest.json. Exit code 0 when every target passes, 1 otherwise.
-        """
+        Prints the scorecard: target, period, observed, simulated mean with a 90% interval across replications, band, pass or fail. Writes validation.csv, replications.csv, yearly.csv, validation.png and manifest.json. Exit code 0 when every target passes, 1 otherwise.
+        """  # noqa: E501
         from sim.analysis.validation import load_targets, run_validation
         from sim.scenarios.loader import load_scenario
 

@@ -1,0 +1,157 @@
+"""Calibration: the loss, experiment files, and a smoke run on a tiny population that resumes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim.analysis.calibration import LossSpec, load_experiment, loss_of, run_calibration
+from sim.analysis.validation import Scorecard, evaluate, load_targets, map_replications, prepare_runs
+from sim.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def card(rows: list[dict]) -> Scorecard:
+    base = {"weight": 1.0, "gate": True, "centrality": 0.0}
+    return Scorecard(pd.DataFrame([{**base, **r} for r in rows]), pd.DataFrame(), 2)
+
+
+def test_loss_arithmetic():
+    c = card([{"id": "a", "distance": 0.0, "passed": True, "centrality": 0.5},
+              {"id": "b", "distance": 2.0, "passed": False},
+              {"id": "c", "distance": 1.0, "passed": False, "weight": 3.0},
+              {"id": "info", "distance": 5.0, "passed": False, "gate": False}])
+    loss, terms = loss_of(c, LossSpec(fail_penalty=1.0, inside_weight=0.1))
+    assert terms == pytest.approx({"a": 0.1 * 0.25, "b": 4 + 1, "c": 3 * (1 + 1)})
+    assert loss == pytest.approx(0.025 + 5 + 6)
+    loss2, terms2 = loss_of(c, LossSpec(info_weight=0.5))
+    assert terms2["info"] == pytest.approx(0.5 * (25 + 1))
+
+
+def test_loss_is_zero_only_when_every_target_sits_on_its_observed_value():
+    c = card([{"id": "a", "distance": 0.0, "passed": True}, {"id": "b", "distance": 0.0, "passed": True}])
+    assert loss_of(c, LossSpec())[0] == 0
+
+
+def test_shipped_experiment_names_real_parameters():
+    from sim.scenarios.loader import apply_overrides, load_scenario
+
+    exp = load_experiment(ROOT / "experiments" / "calibration.yaml")
+    assert exp.scenario_path.resolve() == (ROOT / "scenarios" / "baseline.yaml").resolve()
+    assert exp.targets_path.resolve() == (ROOT / "experiments" / "targets.yaml").resolve()
+    base = load_scenario(exp.scenario_path)
+    for name, rng in exp.spec.parameters.items():
+        for v in (rng.low, rng.high):
+            sc = apply_overrides(base, {name: v})
+            node = sc
+            for seg in name.split("."):
+                node = node[seg] if isinstance(node, dict) else getattr(node, seg)
+            assert node == pytest.approx(v)
+    assert not any(name.startswith("drivers.") for name in exp.spec.parameters)  # drivers are data
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: x\nscenario: s.yaml\nparameters: {mnc.hurdle: {low: 0.5, high: 0.1}}\n", "must be below high"),
+    ("name: x\nscenario: s.yaml\nparameters: {mnc.hurdle: {low: 0.1, high: 0.5}}\nreplicas: 3\n",
+     ":4:1: replicas: unknown field"),
+    ("name: x\nscenario: s.yaml\nparameters: {}\n", "at least one free parameter"),
+    ("name: x\nscenario: s.yaml\nparameters: {mnc.hurdle: {low: 0, high: 0.5, log: true}}\n", "low > 0"),
+])
+def test_bad_experiment_files(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "e.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError) as exc:
+        load_experiment(path)
+    assert message in str(exc.value) and str(path) in str(exc.value)
+
+
+TINY = """\
+name: tinycal
+extends: baseline
+end: 2024-12
+population: {biotechs: 40, top_mncs: 4, mid_size: 8, incubators: 2, regional: 3}
+"""
+
+EXPERIMENT = """\
+name: smoke
+scenario: tiny.yaml
+targets: {targets}
+replications: 2
+seed: 11
+trials: 2
+startup_trials: 2
+simulate_until: 2024-06
+parameters:
+  mnc.hurdle: {{low: 0.05, high: 0.5}}
+  biotech.round_size_usd: {{low: 6.0e+6, high: 30.0e+6, log: true}}
+  population.top_mncs: {{low: 3, high: 6, type: int}}
+"""
+
+
+@pytest.fixture
+def experiment(tmp_path: Path) -> Path:
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    path = tmp_path / "exp.yaml"
+    path.write_text(EXPERIMENT.format(targets=ROOT / "experiments" / "targets.yaml"))
+    return path
+
+
+def test_calibration_smoke_run_writes_outputs_reproduces_and_resumes(experiment: Path, tmp_path: Path):
+    from rich.console import Console
+
+    out = tmp_path / "cal"
+    quiet = Console(file=open("/dev/null", "w"), width=200)
+    res = run_calibration(experiment, out=out, workers=1, console=quiet)
+    for f in ("optuna.db", "loss_history.csv", "best_params.yaml", "scorecard.csv"):
+        assert (out / f).is_file(), f
+    hist = pd.read_csv(out / "loss_history.csv")
+    assert list(hist["trial"]) == [0, 1] and (hist["state"] == "COMPLETE").all()
+    assert hist["best_so_far"].is_monotonic_decreasing
+    from sim.scenarios.loader import load_scenario
+
+    written = load_scenario(tmp_path / "tiny.yaml")
+    assert hist.loc[0, "mnc.hurdle"] == pytest.approx(written.mnc.hurdle)  # the scenario as written is trial 0
+    best = yaml.safe_load((out / "best_params.yaml").read_text())
+    assert best["loss"] == pytest.approx(hist["loss"].min())
+    assert set(best["overrides"]) == {"mnc.hurdle", "biotech.round_size_usd", "population.top_mncs"}
+    assert best["scenario_patch"]["population"]["top_mncs"] == best["overrides"]["population.top_mncs"]
+    card = pd.read_csv(out / "scorecard.csv")
+    assert {"id", "sim_mean", "passed"} <= set(card.columns) and len(card) == len(load_targets().targets)
+
+    # the written parameters reproduce the recorded loss exactly (common random numbers)
+    from sim.analysis.calibration import LossSpec
+    from sim.scenarios.loader import apply_overrides, load_scenario
+
+    sc = apply_overrides(load_scenario(tmp_path / "tiny.yaml"), {**best["overrides"], "end": "2024-06"})
+    outs = map_replications(sc, best["seeds"], workers=1)
+    again = evaluate(load_targets(), prepare_runs(outs, load_targets().universe))
+    assert loss_of(again, LossSpec())[0] == pytest.approx(best["loss"])
+
+    # resume: one more trial; the first two are kept as they were
+    res2 = run_calibration(experiment, out=out, workers=1, trials=3, console=quiet)
+    hist2 = pd.read_csv(out / "loss_history.csv")
+    assert list(hist2["trial"]) == [0, 1, 2]
+    pd.testing.assert_series_equal(hist2["loss"].iloc[:2], hist["loss"])
+    assert res2.best_loss <= res.best_loss
+
+    # a changed experiment is refused rather than mixed into the same study
+    experiment.write_text(experiment.read_text().replace("high: 0.5", "high: 0.6"))
+    with pytest.raises(UserError, match="different experiment .*parameters"):
+        run_calibration(experiment, out=out, workers=1, console=quiet)
+
+
+def test_calibrate_cli(experiment: Path, tmp_path: Path, monkeypatch, capsys):
+    from test_validation import run_cli
+
+    out = tmp_path / "cli"
+    res = run_cli(monkeypatch, capsys, "calibrate", experiment, "--out", out, "--trials", 2, "--workers", 1,
+                  "--confirm", 1)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "trial    1" in res.stdout and "best" in res.stdout
+    assert (out / "scorecard_confirm.csv").is_file()
+    bad = run_cli(monkeypatch, capsys, "calibrate", tmp_path / "nope.yaml")
+    assert bad.returncode == 2 and "experiment file not found" in bad.stderr

@@ -1,0 +1,122 @@
+"""Compare: paired statistics on hand-made runs, where the runs diverge, and the CLI on two tiny scenarios."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis.compare import compare_runs, divergence_month
+from sim.analysis.validation import RunOutput, parse_period, prepare_runs
+from test_validation import DEAL_COLUMNS, deal, monthly, run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIVERSE = {"china_origin": True, "licensor_kind": "biotech", "territory": {"not": "china"}}
+
+
+def runs(spec: dict[int, list[tuple[str, float, str]]], financing: dict[int, float]) -> list:
+    """Replications from {rep: [(month, upfront, stage), ...]}; every deal is with an MNC."""
+    outs = []
+    for rep, rows in spec.items():
+        deals = pd.DataFrame([deal(rep, m, up, up * 10, st, "mnc", "US", 9) for m, up, st in rows],
+                             columns=DEAL_COLUMNS)
+        outs.append(RunOutput(deals, monthly(rep, financing[rep], "2021-01", "2023-12"), 1, rep))
+    return prepare_runs(outs, UNIVERSE)
+
+
+def test_paired_differences_and_intervals():
+    same = [("2021-03", 5.0, "phase2")]
+    a = runs({0: same + [("2022-01", 10, "phase2")],
+              1: same + [("2022-01", 10, "phase2"), ("2022-06", 20, "phase3")],
+              2: same + [("2022-01", 10, "phase1")]}, {0: 1, 1: 1, 2: 1})
+    b = runs({0: same + [("2022-01", 10, "preclinical"), ("2022-02", 30, "phase1")],
+              1: same + [("2022-01", 10, "phase2"), ("2022-06", 20, "phase3"), ("2023-01", 40, "preclinical")],
+              2: same + [("2022-01", 10, "phase1"), ("2022-03", 5, "preclinical")]}, {0: 2, 1: 2, 2: 2})
+    win = parse_period("2022..2023")
+    t = compare_runs(a, b, win).set_index(["metric", "period"])
+    d = t.loc[("deals_per_year", "2022..2023")]
+    # A: 1, 2, 1 deals over two years; B: 2, 3, 2 -> paired differences 0.5 each
+    assert d["a_mean"] == pytest.approx(4 / 3 / 2) and d["b_mean"] == pytest.approx(7 / 3 / 2)
+    assert d["diff_mean"] == pytest.approx(0.5) and d["diff_p05"] == pytest.approx(0.5)
+    assert d["diff_p95"] == pytest.approx(0.5)
+    up = t.loc[("upfront_per_year_usd", "2022..2023")]  # differences 15, 20, 2.5 per year
+    diffs = np.array([15, 20, 2.5])
+    assert up["diff_mean"] == pytest.approx(diffs.mean())
+    assert up["diff_p05"] == pytest.approx(np.percentile(diffs, 5))
+    assert up["diff_p95"] == pytest.approx(np.percentile(diffs, 95))
+    se = diffs.std(ddof=1) / np.sqrt(3)
+    from scipy.stats import t as student
+
+    assert up["diff_ci_low"] == pytest.approx(diffs.mean() - student.ppf(0.95, 2) * se)
+    assert bool(up["significant"]) == (up["diff_ci_low"] > 0)
+    fin = t.loc[("financing_per_year_usd", "2022..2023")]
+    assert fin["diff_mean"] == pytest.approx(12.0) and fin["significant"]  # 1 -> 2 a month, no noise
+    early = t.loc[("share_early", "2022..2023")]
+    assert early["a_mean"] == pytest.approx((0 + 0 + 1) / 3)
+    assert early["b_mean"] == pytest.approx((1 + 1 / 3 + 1) / 3)
+    per_year = t.loc[("deals", "2023")]
+    assert per_year["a_mean"] == 0 and per_year["b_mean"] == pytest.approx(1 / 3)
+
+
+def test_divergence_month_finds_the_first_difference():
+    a = runs({0: [("2021-03", 5, "phase2"), ("2022-05", 6, "phase2")]}, {0: 1.0})
+    b = runs({0: [("2021-03", 5, "phase2"), ("2022-05", 7, "phase2")]}, {0: 1.0})
+    assert divergence_month(a, b) == 2022 * 12 + 4
+    assert divergence_month(a, a) is None
+    c = runs({0: [("2021-03", 5, "phase2"), ("2022-05", 6, "phase2")]}, {0: 1.0})
+    c[0].monthly.loc[c[0].monthly["_mi"] >= 2021 * 12 + 9, "primary_financing_usd"] = 3.0
+    assert divergence_month(a, c) == 2021 * 12 + 9
+
+
+TINY_A = """\
+name: cmp_a
+extends: baseline
+end: 2024-12
+population: {biotechs: 50, top_mncs: 5, mid_size: 10, incubators: 2, regional: 4}
+"""
+TINY_B = """\
+name: cmp_b
+extends: a.yaml
+drivers:
+  funding:
+    shocks: [{at: 2023-01, change: 0.6, ramp_months: 3}]
+"""
+
+
+def test_compare_cli_on_two_tiny_scenarios(tmp_path: Path, monkeypatch, capsys):
+    (tmp_path / "a.yaml").write_text(TINY_A)
+    (tmp_path / "b.yaml").write_text(TINY_B)
+    out = tmp_path / "cmp"
+    res = run_cli(monkeypatch, capsys, "compare", tmp_path / "a.yaml", tmp_path / "b.yaml", "--replications", 3, "--workers", 1,
+                 "--out", out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "cmp_b vs cmp_a" in res.stdout and "deals per year" in res.stdout
+    for f in ("comparison.csv", "compare.png", "manifest.json", "a_cmp_a/deals.parquet", "b_cmp_b/monthly.parquet"):
+        assert (out / f).is_file(), f
+    table = pd.read_csv(out / "comparison.csv")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["window"] == "2023..2024"  # the funding shock starts in 2023-01
+    assert {"deals_per_year", "upfront_per_year_usd", "headline_per_year_usd", "share_preclinical",
+            "share_mnc", "biotech_survival"} <= set(table["metric"])
+    fin = table[(table["metric"] == "financing_per_year_usd")].iloc[0]
+    assert fin["diff_mean"] > 0 and fin["significant"]  # more money when funding is higher
+    # common random numbers: before the change the two sides are the same runs
+    da = pd.read_parquet(out / "a_cmp_a" / "deals.parquet")
+    db = pd.read_parquet(out / "b_cmp_b" / "deals.parquet")
+    before = lambda d: d[d["signed"] < "2023-01-01"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(before(da)[["replication", "signed", "upfront_usd"]],
+                                  before(db)[["replication", "signed", "upfront_usd"]])
+
+
+def test_compare_refuses_to_overwrite_a_foreign_folder(tmp_path: Path, monkeypatch, capsys):
+    (tmp_path / "a.yaml").write_text(TINY_A)
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("precious")
+    res = run_cli(monkeypatch, capsys, "compare", tmp_path / "a.yaml", tmp_path / "a.yaml", "-n", 2, "-j", 1,
+                  "--out", keep)
+    assert res.returncode == 2 and "not a comparison folder" in res.stderr
+    assert (keep / "notes.txt").read_text() == "precious"
