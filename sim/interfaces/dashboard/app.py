@@ -109,7 +109,7 @@ def RunStatus(model: D.DashboardModel):
         levers = ", ".join(f"{lv.label.split(' (')[0].lower()} x{float(model.levers[lv.name]):g}" for lv in D.LEVERS)
         solara.Text(f"Levers: {levers}", style={"font-size": "0.85em", "color": "#555"}, classes=["licsim-levers"])
         n_deals = len(model.data()["deals"])
-        solara.Text(f"{n_deals} deals so far", classes=["licsim-deal-count"])
+        solara.Text(f"{n_deals} deal{'' if n_deals == 1 else 's'} so far", classes=["licsim-deal-count"])
         stem = model.file_stem()
         with solara.Row(style={"margin-top": "8px", "flex-wrap": "wrap"}):
             solara.FileDownload(lambda: P.dashboard_png(model.data(), title=model.title()), filename=f"{stem}.png",

@@ -157,14 +157,19 @@ def release_market(market: Any) -> None:
     if market is None:
         return
     try:
-        close = getattr(market, "close", None)
-        if callable(close):
-            close()
-            return
+        from sim.model.run import release
+
+        release(market)
+        return
+    except ImportError:
+        pass
+    except Exception:
+        return
+    try:
         market.remove_all_agents()
         import mesa
 
-        mesa.Agent._ids.pop(market, None)
+        getattr(mesa.Agent, "_ids", {}).pop(market, None)
     except Exception:
         pass
 

@@ -1,0 +1,230 @@
+"""The dashboard without a browser: offline assets, scenarios and levers, the live model, panels, CLI."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.interfaces.dashboard import assets, data as D, panels as P
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.interfaces.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# ------------------------------------------------------------------------------ offline assets
+
+
+def _fake_cache(root: Path) -> Path:
+    for name in [*assets.REQUIRED, *assets.ALIASES.values()]:
+        (root / name).mkdir(parents=True)
+    return root
+
+
+def test_assets_links_major_versions_idempotently(tmp_path):
+    cdn = _fake_cache(tmp_path / "cdn")
+    _, made = assets.ensure_assets(cdn)
+    assert sorted(made) == sorted(assets.ALIASES)
+    for alias, target in assets.ALIASES.items():
+        assert (cdn / alias).is_symlink() and os.readlink(cdn / alias) == target
+        assert (cdn / alias).resolve() == (cdn / target).resolve()
+    _, again = assets.ensure_assets(cdn)
+    assert again == []
+
+
+def test_assets_missing_package_or_folder_is_a_clear_error(tmp_path, monkeypatch):
+    cdn = tmp_path / "cdn"
+    cdn.mkdir()
+    with pytest.raises(assets.AssetError, match="lacks"):
+        assets.ensure_assets(cdn)
+    monkeypatch.setattr(assets, "_assets_installed", lambda: False)
+    with pytest.raises(assets.AssetError, match="solara-assets is not installed"):
+        assets.ensure_assets(_fake_cache(tmp_path / "cdn2"))
+
+
+def test_assets_module_completes_the_real_cache():
+    out = subprocess.run([sys.executable, "-m", "sim.interfaces.dashboard.assets"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.strip().splitlines()) == 1 and "ready" in out.stdout
+    cdn = assets.cache_dir()
+    for alias in assets.ALIASES:
+        assert (cdn / alias / "package.json").exists() or any((cdn / alias).iterdir()), alias
+
+
+# ------------------------------------------------------------------------------ scenarios, levers, model
+
+
+def test_scenario_choices_lists_shipped_scenarios_and_the_given_file(tmp_path):
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("name: mine\nextends: baseline\n")
+    choices = D.scenario_choices(extra=extra, root=REPO)
+    assert next(iter(choices)) == "mine"  # the file given with --scenario comes first and is the default
+    for p in sorted((REPO / "scenarios").glob("*.yaml")):
+        assert p.stem in choices
+    assert D.default_scenario(D.scenario_choices(extra="", root=REPO)) == "baseline"
+
+
+def test_levers_multiply_the_scenarios_own_scale():
+    from sim.scenarios.loader import load_scenario
+
+    base = load_scenario(REPO / "scenarios" / "baseline.yaml")
+    sc = D.build_scenario(str(REPO / "scenarios" / "baseline.yaml"),
+                          {"funding": 1.5, "trust": 0.5, "patent_cliff": 1.0, "us_venture": 2.0})
+    assert sc.drivers.funding.scale == pytest.approx(1.5 * base.drivers.funding.scale)
+    assert sc.drivers.trust.scale == pytest.approx(0.5 * base.drivers.trust.scale)
+    assert sc.drivers.patent_cliff.scale == pytest.approx(base.drivers.patent_cliff.scale)
+    assert sc.drivers.us_venture.scale == pytest.approx(2.0 * base.drivers.us_venture.scale)
+
+
+@pytest.fixture(scope="module")
+def small_scenario(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("scen") / "small.yaml"
+    path.write_text("name: small\nextends: baseline\nend: 2019-12\n"
+                    "population: {biotechs: 80, top_mncs: 6, mid_size: 10, incubators: 3, regional: 4}\n")
+    return path
+
+
+def test_dashboard_model_steps_and_reports(small_scenario):
+    m = D.DashboardModel(scenario=str(small_scenario), funding=1.2, seed=3)
+    assert m.steps == 0 and "not started" in m.month_label()
+    first = m.data()
+    assert len(first["deals"]) == 0 and len(first["monthly"]) == 0 and len(first["runways"]) > 0
+    for _ in range(14):
+        m.step()
+    assert m.steps == 14 and m.month_label() == "2019-02"
+    d = m.data()
+    assert d is m.data()  # cached per month
+    assert len(d["monthly"]) == 14
+    assert m.deals_csv().decode().splitlines()[0].startswith("deal_id,")
+    assert "funding x1.2" in m.title()
+    while m.running:
+        m.step()
+    assert m.steps == m.total_months == 24
+    m.release()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Mesa 3.3.1 trips solara's hook linter
+def test_model_params_match_the_model_signature():
+    """Mesa's SolaraViz rebuilds the model from the sliders by keyword: every input must be an argument."""
+    pytest.importorskip("networkx")  # mesa.visualization needs it
+    from sim.interfaces.dashboard import app
+
+    params = app.model_params()
+    sig = inspect.signature(D.DashboardModel.__init__).parameters
+    assert set(params) == set(sig) - {"self"}
+    assert params["scenario"]["type"] == "Select" and "baseline" in params["scenario"]["values"]
+    for lever in D.LEVERS:
+        assert params[lever.name]["type"] == "SliderFloat"
+    assert params["seed"]["type"] == "SliderInt"
+    assert {path for path, _c in [(r.path, r.component) for r in app.routes]} == {"/", "compare"}
+
+
+def test_reset_of_the_default_population_shows_first_month_within_2_s():
+    """Server side of 'a slider change followed by Reset shows the new run's first months within 2 s':
+    build the model for the shipped baseline with a moved lever, draw the panels, step a month, draw."""
+    P.panel_png("runways", D.DashboardModel(scenario=str(REPO / "scenarios" / "baseline.yaml")).data())  # warm up
+    t0 = time.perf_counter()
+    m = D.DashboardModel(scenario=str(REPO / "scenarios" / "baseline.yaml"), funding=1.35, seed=7)
+    for key in P.PANELS:
+        assert P.panel_png(key, m.data())[:8] == PNG_MAGIC
+    m.step()
+    for key in P.PANELS:
+        P.panel_png(key, m.data())
+    P.notable_deals(m.data()["deals"])
+    elapsed = time.perf_counter() - t0
+    m.release()
+    print(f"reset + first month, server side: {elapsed:.2f} s")
+    assert elapsed < 2.0
+
+
+# ------------------------------------------------------------------------------ panels
+
+
+def _frames(n_deals: int = 40, months: int = 30, reps: int = 1):
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2018-01-01")
+    deals, monthly = [], []
+    for r in range(reps):
+        signed = [start + pd.DateOffset(months=int(m)) for m in rng.integers(0, months, n_deals)]
+        deals.append(pd.DataFrame({
+            "replication": r, "deal_id": range(n_deals), "signed": signed, "year": [s.year for s in signed],
+            "licensee_kind": rng.choice(P.COUNTERPARTIES, n_deals), "licensee_region": rng.choice(["US", "EU", "JP"], n_deals),
+            "stage": rng.choice(P.STAGES, n_deals), "territory": rng.choice(P.TERRITORIES, n_deals),
+            "deal_type": rng.choice(["license", "newco"], n_deals), "upfront_usd": rng.lognormal(17, 1, n_deals),
+            "total_value_usd": rng.lognormal(20, 1, n_deals), "terminated": pd.NaT,
+        }))
+        monthly.append(pd.DataFrame({
+            "replication": r, "month": pd.date_range(start, periods=months, freq="MS"),
+            "primary_financing_usd": rng.gamma(2, 2e8, months), "upfront_usd": rng.gamma(2, 1e8, months),
+            "active_biotechs": 400, "folded_biotechs": rng.integers(0, 3, months),
+        }))
+    return pd.concat(deals, ignore_index=True), pd.concat(monthly, ignore_index=True)
+
+
+@pytest.mark.parametrize("empty", [True, False])
+def test_every_panel_draws(empty):
+    deals, monthly = _frames()
+    if empty:
+        deals, monthly = deals.iloc[:0], monthly.iloc[:0]
+    data = {"deals": deals, "monthly": monthly, "runways": np.array([] if empty else [3.0, 12, 30, 80]),
+            "start": pd.Timestamp("2018-01-01"), "end": pd.Timestamp("2020-12-01"), "thresholds": {"distress": 6}}
+    for key in P.PANELS:
+        assert P.panel_png(key, data)[:8] == PNG_MAGIC, key
+    assert P.dashboard_png(data, "title")[:8] == PNG_MAGIC
+    table = P.notable_deals(deals, n=5)
+    assert len(table) == (0 if empty else 5)
+
+
+def test_notable_deals_are_large_and_newest_first():
+    deals, _ = _frames(n_deals=80)
+    table = P.notable_deals(deals, n=10)
+    assert list(table["signed"]) == sorted(table["signed"], reverse=True)
+    q75 = deals["upfront_usd"].quantile(0.75)
+    big = deals[deals["upfront_usd"] >= q75]
+    assert len(table) == min(10, len(big))
+
+
+def test_comparison_figure_draws():
+    a, b = _frames(reps=2), _frames(n_deals=60, reps=2)
+    png = P.comparison_png({"deals": a[0], "monthly": a[1]}, {"deals": b[0], "monthly": b[1]}, ("A", "B"))
+    assert png[:8] == PNG_MAGIC
+
+
+def test_panel_cache_reuses_unchanged_pictures():
+    deals, monthly = _frames()
+    data = {"deals": deals, "monthly": monthly, "runways": np.arange(10.0)}
+    first = P.panel_png("deals", data)
+    assert P.panel_png("deals", {**data, "monthly": monthly.iloc[:3]}) is first  # deals panel ignores monthly
+    assert P.panel_png("deals", {"deals": deals.iloc[:-1], "monthly": monthly}) is not first
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def test_dashboard_command_rejects_bad_input(tmp_path):
+    out = _cli("dashboard", "--scenario", str(tmp_path / "nope.yaml"))
+    assert out.returncode == 2 and "no such file" in out.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ndrivers:\n  trsut: {}\n")
+    out = _cli("dashboard", "--scenario", str(bad))
+    assert out.returncode == 2 and "bad.yaml" in out.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        out = _cli("dashboard", "--port", str(port))
+    assert out.returncode == 2 and f"--port {port}" in out.stderr

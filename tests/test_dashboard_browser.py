@@ -1,0 +1,246 @@
+"""End to end: `licsim dashboard` in a real headless Chromium (Debian's, driven by Playwright).
+
+The server runs as a subprocess (`python -m sim.interfaces.cli dashboard`) with its own PID
+and is stopped by that PID. Every request the browser makes is recorded: none may fail and
+all must go to the local server (the dashboard works offline). A screenshot of the live page
+is saved as ``test-artifacts/dashboard.png`` (and the comparison page as
+``test-artifacts/dashboard-compare.png``).
+
+Skipped, with the reason, when /usr/bin/chromium or the playwright package is missing
+(``.ci/run`` installs chromium; never run ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+START_TIMEOUT_S = 60
+RESET_BUDGET_S = 2.0
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; "
+                              ".ci/run does)"),
+]
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`licsim dashboard --scenario scenarios/baseline.yaml` on a free port; yields its base URL."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONUNBUFFERED": "1"}
+    env.pop("LICSIM_DASHBOARD_SCENARIO", None)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim.interfaces.cli", "dashboard", "--scenario", "scenarios/baseline.yaml",
+             "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the dashboard exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the dashboard did not answer within {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.25)
+        first_line = log_path.read_text().splitlines()[0]
+        assert f"http://127.0.0.1:{port}/" in first_line, first_line  # it prints its address
+        yield {"url": url, "port": port, "log": log_path, "pid": proc.pid}
+    finally:
+        proc.terminate()  # by its own PID (Popen keeps it); solara runs in that process
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    """One Chromium page for the whole module, with every request recorded."""
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1600, "height": 1100}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        record = {"requests": [], "failed": [], "bad_status": [], "websockets": [], "errors": []}
+        page.on("request", lambda r: record["requests"].append(r.url))
+        page.on("requestfailed", lambda r: record["failed"].append(f"{r.url} ({r.failure})"))
+        page.on("response", lambda r: record["bad_status"].append(f"{r.url} ({r.status})") if r.status >= 400 else None)
+        page.on("websocket", lambda ws: record["websockets"].append(ws.url))
+        page.on("pageerror", lambda e: record["errors"].append(str(e)))
+        yield page, record, server
+        context.close()
+        browser.close()
+
+
+def _screenshot(page, name: str) -> None:
+    """The whole page (the app scrolls inside its own panel, so grow the window for the shot)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 2300})
+    time.sleep(0.5)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.set_viewport_size(size)
+
+
+def _month(page) -> str:
+    return page.locator(".licsim-month").inner_text().strip()
+
+
+def _slider(page, label: str):
+    return page.locator(".v-input", has_text=label).locator("[role=slider]").first
+
+
+def _local(url: str, port: int) -> bool:
+    if url.startswith("data:"):
+        return True
+    if url.startswith("blob:"):
+        url = url[len("blob:"):]
+    u = urlparse(url)
+    return u.hostname in ("127.0.0.1", "localhost") and u.port == port
+
+
+def test_page_loads_offline(browser_page):
+    page, record, server = browser_page
+    t0 = time.monotonic()
+    page.goto(server["url"])
+    page.get_by_role("button", name="Reset").wait_for()
+    page.locator(".licsim-panel-deals img").wait_for()
+    assert "not started" in _month(page)
+    assert page.get_by_text("Month: 2018-01").count() >= 1  # the app bar shows the month too
+    for label in ("Funding level", "Trust level", "Patent-cliff pressure", "US venture funding", "Seed"):
+        assert _slider(page, label).count() == 1, label
+    print(f"page ready in {time.monotonic() - t0:.1f} s")
+
+
+def _reset_and_first_month(page, funding: str) -> float:
+    """Seconds from pressing Reset to the new run's first month shown (after one Step)."""
+    t0 = time.monotonic()
+    page.get_by_role("button", name="Reset").click()
+    page.locator(".licsim-levers", has_text=f"funding level x{funding}").wait_for()
+    page.locator(".licsim-month", has_text="not started").wait_for()
+    page.get_by_role("button", name="Step").click()
+    page.locator(".licsim-month", has_text="2018-01").wait_for()
+    page.locator(".licsim-month", has_text="not started").wait_for(state="detached")
+    page.locator(".licsim-panel-money img").wait_for()
+    return time.monotonic() - t0
+
+
+def test_slider_then_reset_shows_first_months_quickly(browser_page):
+    page, _record, _server = browser_page
+    slider = _slider(page, "Funding level")
+    before = float(slider.get_attribute("aria-valuenow"))
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    after = float(slider.get_attribute("aria-valuenow"))
+    assert after == pytest.approx(before + 0.2), (before, after)  # the slider moved (steps of 0.05)
+    timings = [_reset_and_first_month(page, "1.2")]
+    # once more, the way a workshop does it: another slider change, Reset
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    timings.append(_reset_and_first_month(page, "1.25"))
+    print("slider change + Reset -> first month shown in " + ", ".join(f"{t:.2f} s" for t in timings))
+    assert min(timings) < RESET_BUDGET_S, f"Reset + first month took {timings} s (budget {RESET_BUDGET_S} s)"
+
+
+def test_play_advances_the_month_and_the_deals_chart_changes(browser_page):
+    page, _record, _server = browser_page
+    chart = page.locator(".licsim-panel-deals img")
+    image_before = chart.screenshot()
+    month_before = _month(page)
+    deals_before = page.locator(".licsim-deal-count").inner_text()
+    page.get_by_role("button", name="▶").click()
+    # play until some deals are signed and a year and a half has gone by
+    page.wait_for_function(
+        """() => { const m = document.querySelector('.licsim-month'); const d = document.querySelector('.licsim-deal-count');
+                   return m && d && m.innerText.trim() >= '2019-06' && !d.innerText.startsWith('0 '); }""",
+        timeout=60_000)
+    page.get_by_role("button", name="❚❚").click()
+    page.get_by_role("button", name="▶").wait_for()
+    time.sleep(0.5)  # let the last render land
+    month_after = _month(page)
+    assert month_after > month_before, (month_before, month_after)
+    assert page.locator(".licsim-deal-count").inner_text() != deals_before
+    assert chart.screenshot() != image_before, "the deals chart did not change while playing"
+    _screenshot(page, "dashboard.png")
+
+
+def test_exports_download(browser_page, tmp_path):
+    page, _record, _server = browser_page
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Deals (CSV)").click()
+    csv_path = tmp_path / info.value.suggested_filename
+    info.value.save_as(csv_path)
+    assert csv_path.suffix == ".csv"
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("deal_id,") and len(lines) > 1, lines[:2]
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Charts (PNG)").click()
+    png_path = tmp_path / info.value.suggested_filename
+    info.value.save_as(png_path)
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_comparison_page_renders(browser_page):
+    page, _record, server = browser_page
+    page.get_by_role("tab", name="compare").click()
+    page.get_by_role("button", name="Run comparison").wait_for()
+    seeds = _slider(page, "Seeds per future")
+    seeds.focus()
+    page.keyboard.press("Home")  # one seed per future keeps the test short
+    page.locator(".v-input", has_text="Seeds per future: 1").wait_for()
+    t0 = time.monotonic()
+    page.get_by_role("button", name="Run comparison").click()
+    differences = page.locator(".licsim-differences")
+    differences.wait_for(timeout=90_000)
+    print(f"comparison (2 runs) in {time.monotonic() - t0:.1f} s")
+    text = differences.inner_text()
+    assert "under B" in text or "differ by less than" in text, text
+    page.locator(".licsim-panel-compare-overlay img").wait_for()
+    page.locator(".licsim-result-a img").first.wait_for()
+    page.locator(".licsim-result-b img").first.wait_for()
+    _screenshot(page, "dashboard-compare.png")
+
+
+def test_no_request_failed_or_left_the_machine(browser_page):
+    _page, record, server = browser_page
+    assert record["requests"], "no requests were recorded"
+    assert record["failed"] == [], record["failed"]
+    assert record["bad_status"] == [], record["bad_status"]
+    outside = [u for u in record["requests"] + record["websockets"] if not _local(u, server["port"])]
+    assert outside == [], outside
+    assert record["errors"] == [], record["errors"]

@@ -1,0 +1,158 @@
+"""`licsim report RESULTS_DIR`: one self-contained HTML page for a run, compare or batch folder."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis import report as R
+
+REPO = Path(__file__).resolve().parents[1]
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
+
+
+def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.interfaces.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """The output folder of a real `licsim run` of a tiny scenario (two replications)."""
+    root = tmp_path_factory.mktemp("report")
+    scenario = root / "tiny.yaml"
+    scenario.write_text("name: tiny\nextends: baseline\nend: 2020-12\n"
+                        "population: {biotechs: 60, top_mncs: 5, mid_size: 8, incubators: 2, regional: 3}\n")
+    out = root / "run"
+    res = _cli("run", str(scenario), "--out", str(out), "--replications", "2", "--workers", "1")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (out / "deals.parquet").is_file() and (out / "manifest.json").is_file()
+    return out
+
+
+def _assert_self_contained(html: str) -> None:
+    assert not EXTERNAL.search(html), EXTERNAL.search(html).group(0)
+    assert not re.search(r"https?://", html), re.search(r".{40}https?://.{40}", html)
+
+
+def test_report_of_a_run(run_dir):
+    res = _cli("report", str(run_dir))
+    assert res.returncode == 0, res.stderr
+    path = Path(res.stdout.strip().splitlines()[-1])
+    assert path == run_dir / "report.html" and path.is_file()
+    html = path.read_text()
+    _assert_self_contained(html)
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    images = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    charts = sorted((run_dir / "charts").glob("*.png"))
+    assert len(images) >= 4 + len(charts)  # our market charts and the run's own charts
+    for name in ("Run settings", "Outcomes", "Market charts", "Largest deals", "yearly.csv"):
+        assert name in html, name
+    assert path.stat().st_mode & 0o044 == 0o044  # readable by others: it is a handout
+    assert not list(run_dir.glob(".report.html.*"))  # written atomically, no temporary left
+
+
+def test_report_opens_offline_in_the_browser(run_dir):
+    """Every image of the page decodes with no network (file:// URL, all requests recorded)."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium; .ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = R.write_report(run_dir)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu",
+                                     "--disable-background-networking", "--no-first-run"])
+        page = browser.new_page()
+        urls = []
+        page.on("request", lambda r: urls.append(r.url))
+        page.goto(path.as_uri())
+        decoded = page.evaluate("() => Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+        browser.close()
+    assert decoded and all(decoded)
+    assert all(u.startswith(("file:", "data:")) for u in urls), urls
+
+
+def test_report_of_a_compare_folder(run_dir, tmp_path):
+    folder = tmp_path / "compare_tiny_vs_tiny2"
+    for side in ("a_tiny", "b_tiny2"):
+        (folder / side).mkdir(parents=True)
+        for name in ("deals.parquet", "monthly.parquet"):
+            shutil.copy(run_dir / name, folder / side / name)
+    table = pd.DataFrame([
+        {"section": "deals", "metric": "deals_per_year", "label": "deals per year", "period": "2018..2020",
+         "unit": "count", "a_mean": 10.0, "b_mean": 14.0, "diff_mean": 4.0, "significant": True, "n": 20},
+        {"section": "counterparties", "metric": "share_mnc", "label": "share with mnc licensees",
+         "period": "2018..2020", "unit": "share", "a_mean": 0.40, "b_mean": 0.41, "diff_mean": 0.01,
+         "significant": False, "n": 20},
+        {"section": "by year", "metric": "deals", "label": "deals", "period": "2019", "unit": "count",
+         "a_mean": 9.0, "b_mean": 30.0, "diff_mean": 21.0, "significant": True, "n": 20},
+    ])
+    table.to_csv(folder / "comparison.csv", index=False)
+    (folder / "manifest.json").write_text('{"command": "compare", "a": "tiny", "b": "tiny2"}')
+    assert R.detect_kind(folder) == "compare"
+    html = Path(R.write_report(folder)).read_text()
+    _assert_self_contained(html)
+    assert "Key differences" in html
+    assert "Deals per year (2018..2020) is higher under tiny2: 14 vs 10 under tiny (+40%)." in html
+    assert "share with mnc" not in html.split("Comparison table")[0]  # a 1-point change is not a key difference
+
+
+def test_report_of_a_batch_folder(run_dir, tmp_path):
+    folder = tmp_path / "batch"
+    (folder / "runs").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    runs = pd.DataFrame({"point": np.repeat(np.arange(5), 4), "replication": np.tile(np.arange(4), 5),
+                         "seed": np.arange(20), "status": ["ok"] * 19 + ["failed"],
+                         "error": [None] * 19 + ["ValueError: boom"],
+                         "drivers.funding.scale": np.repeat(np.linspace(0.5, 1.5, 5), 4),
+                         "deals_per_year": rng.normal(40, 5, 20)})
+    runs.to_parquet(folder / "runs" / "part-00000.parquet", index=False)
+    (folder / "deals" / "point=0").mkdir(parents=True)
+    shutil.copy(run_dir / "deals.parquet", folder / "deals" / "point=0" / "replication-0.parquet")
+    (folder / "manifest.json").write_text('{"experiment": {"name": "grid"}}')
+    assert R.detect_kind(folder) == "batch"
+    html = Path(R.write_report(folder)).read_text()
+    _assert_self_contained(html)
+    for text in ("Runs", "runs ok", "19", "Distributions across runs", "Failed runs", "ValueError: boom",
+                 "Market charts"):
+        assert text in html, text
+
+
+def test_report_of_a_folder_with_only_pictures_and_tables(tmp_path):
+    from sim.interfaces.dashboard.panels import to_png
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    fig.subplots().plot([1, 2, 3])
+    (tmp_path / "plot.png").write_bytes(to_png(fig))
+    pd.DataFrame({"a": [1, 2]}).to_csv(tmp_path / "t.csv", index=False)
+    assert R.detect_kind(tmp_path) == "files"
+    html = R.build_report(tmp_path)
+    _assert_self_contained(html)
+    assert "plot.png" in html and "t.csv" in html
+
+
+def test_report_rejects_what_is_not_a_result_folder(tmp_path):
+    res = _cli("report", str(tmp_path / "missing"))
+    assert res.returncode == 2 and "no such folder" in res.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = _cli("report", str(empty))
+    assert res.returncode == 2 and "not a result folder" in res.stderr
+    assert not (empty / "report.html").exists()
+
+
+def test_key_differences_wording():
+    a = pd.DataFrame({"deals_per_year": [10.0, 11.0, 9.0], "share_mnc": [0.4, 0.42, 0.38]})
+    b = pd.DataFrame({"deals_per_year": [15.0, 16.0, 14.0], "share_mnc": [0.41, 0.40, 0.42]})
+    lines = R.key_differences(a, b, ("A", "B"))
+    assert lines == ["Deals signed per year is higher under B: 15.0 vs 10.0 under A (+50%)."]
+    same = R.key_differences(a, a, ("A", "B"))
+    assert "differ by less than" in same[0]
