@@ -68,6 +68,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import sim
 from sim.errors import UserError
+from sim.model.run import replication_seeds  # noqa: F401  (re-exported: one derivation of seeds)
 
 __all__ = [
     "DEFAULT_RUNNER",
@@ -995,17 +996,6 @@ def validation_figure(yearly: pd.DataFrame, targets: TargetSet, path: str | os.P
 
 
 # ============================================================================ replications
-
-
-def replication_seeds(root_seed: int, n: int) -> list[int]:
-    """Seeds of replications 0..n-1: children of ``SeedSequence(root_seed).spawn(n)``.
-
-    Each child's first 64-bit state word shifted right by one (a non-negative int64), the same
-    derivation as :func:`sim.experiments.seeds.run_seed` for design point 0, so replication r
-    of ``validate``, ``compare`` and ``calibrate`` is the same run for the same root seed.
-    """
-    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-            for c in np.random.SeedSequence(int(root_seed)).spawn(int(n))]
 
 
 def _resolve(runner: str) -> Callable[..., Any]:

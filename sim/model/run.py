@@ -52,45 +52,11 @@ def release(model: LicensingMarket) -> None:
 
 
 def replication_seeds(root: int, n: int) -> list[int]:
-    """Seeds of ``n`` replications, children of ``root`` via ``SeedSequence.spawn``.
+    """Seeds of ``n`` replications: children 0..n-1 of ``SeedSequence(root).spawn``.
 
-    Replication r of a root seed is always the same run, whatever the number of
-    replications asked for or the order in which they run (common random numbers).
+    The derivation is :func:`sim.experiments.seeds.run_seed` (replication r of a root seed is
+    the same run in ``run``, ``validate``, ``compare``, ``calibrate`` and a batch's point 0).
     """
-    import numpy as np
+    from sim.experiments.seeds import run_seed
 
-    return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in np.random.SeedSequence(root).spawn(n)]
-
-
-def _run_one(args: tuple[Scenario, int, int]) -> RunResult:
-    scenario, seed, replication = args
-    return simulate(scenario, seed, replication)
-
-
-def run_replications(scenario: Scenario, seeds: list[int], workers: int = 1,
-                     on_done: Callable[[RunResult], None] | None = None) -> list[RunResult]:
-    """Run one replication per seed (in worker processes when ``workers`` > 1), in seed order.
-
-    Worker processes use the ``spawn`` start method (Mesa forces it) and are recycled
-    every few tasks, which keeps memory bounded despite Mesa 3.3.1's model leak.
-    """
-    tasks = [(scenario, s, r) for r, s in enumerate(seeds)]
-    results: list[RunResult | None] = [None] * len(tasks)
-    if workers <= 1 or len(tasks) <= 1:
-        for i, task in enumerate(tasks):
-            results[i] = _run_one(task)
-            if on_done:
-                on_done(results[i])
-        return results  # type: ignore[return-value]
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=8) as pool:
-        futures = {pool.submit(_run_one, task): i for i, task in enumerate(tasks)}
-        for fut in as_completed(futures):
-            i = futures[fut]
-            results[i] = fut.result()
-            if on_done:
-                on_done(results[i])
-    return results  # type: ignore[return-value]
+    return [run_seed(root, r) for r in range(n)]

@@ -43,7 +43,8 @@ def run(
     from sim.analysis.charts import write_run_charts
     from sim.analysis.metrics import yearly_table
     from sim.io import atomic_dir, write_csv, write_json, write_parquet
-    from sim.model.run import replication_seeds, run_replications, simulate
+    from sim.analysis.validation import map_replications
+    from sim.model.run import replication_seeds, simulate
     from sim.provenance import manifest
 
     console = Console(stderr=True)
@@ -58,8 +59,8 @@ def run(
             results = [simulate(sc, seeds[0], 0, on_month=lambda m: progress.advance(task))]
         else:
             task = progress.add_task(f"{sc.name}: replications", total=replications)
-            results = run_replications(sc, seeds, workers=min(workers, replications),
-                                       on_done=lambda r: progress.advance(task))
+            results = map_replications(sc, seeds, min(workers, replications),
+                                       on_done=lambda i, r: progress.advance(task))
     deals = pd.concat([r.deals for r in results], ignore_index=True)
     monthly = pd.concat([r.monthly for r in results], ignore_index=True)
     yearly = yearly_table(deals, monthly)

@@ -196,17 +196,17 @@ def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str) -> d
         return {"deals": deals, "monthly": monthly, "label": f"{label}: {folder}"}
     import os
 
-    from sim.model.run import run_replications
+    from sim.analysis.validation import map_replications
 
     sc = D.build_scenario(side["scenario"], side["levers"], CHOICES)
     done = [0]
 
-    def on_done(_res) -> None:
+    def on_done(_i, _res) -> None:
         done[0] += 1
         progress(f"{label}: {done[0]} of {len(seeds)} runs done")
 
     progress(f"{label}: running {len(seeds)} run(s) of {side['scenario']}")
-    results = run_replications(sc, seeds, workers=min(os.cpu_count() or 1, len(seeds)), on_done=on_done)
+    results = map_replications(sc, seeds, min(os.cpu_count() or 1, len(seeds)), on_done=on_done)
     deals = [r.deals for r in results]
     monthly = [r.monthly for r in results]
     lv = ", ".join(f"{k} x{v:g}" for k, v in side["levers"].items() if float(v) != 1.0)
