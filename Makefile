@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-batch clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_run.py
+
+bench-batch: setup
+	$(BIN)/python benchmarks/bench_batch.py --runs 200
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -77,7 +77,7 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
     t0 = time.monotonic()
     store = RunStore(out, loaded.params, loaded.outcomes, flush_seconds=flush_seconds)
     with store:
-        manifest = _open_manifest(out, loaded, _qualname(run_fn))
+        manifest = _open_manifest(out, loaded, _qualname(run_fn), console)
         points = _design(out, loaded)
         store.check_schema()
         if retry_failed:
@@ -140,7 +140,7 @@ def _qualname(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str) -> dict[str, Any]:
+def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: Any = None) -> dict[str, Any]:
     path = out / "manifest.json"
     fingerprint = loaded.fingerprint()
     if path.exists():
@@ -154,10 +154,16 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str) -> dict[str
         if manifest.get("run_fn", run_fn) != run_fn:
             raise UserError(f"{out} holds results of run function {manifest.get('run_fn')}, not {run_fn}; "
                             "use another --out")
-        now = _versions()
-        if manifest.get("versions", {}).get("licsim") != now["licsim"]:
-            manifest.setdefault("notes", []).append(f"{_now()}: resumed with licsim {now['licsim']} (started "
-                                                    f"with {manifest.get('versions', {}).get('licsim')})")
+        # the model's code is not in the fingerprint: say so when it may have changed
+        before = {**manifest.get("versions", {}), "git": manifest.get("git", {}).get("commit")}
+        now = {**_versions(), "git": _git()["commit"]}
+        changed = [f"{k} {before.get(k)} -> {now[k]}" for k in ("licsim", "mesa", "numpy", "git")
+                   if before.get(k) != now[k]]
+        if changed:
+            note = f"{_now()}: resumed with {', '.join(changed)}; earlier and later runs may differ"
+            manifest.setdefault("notes", []).append(note)
+            if console is not None:
+                console.print(f"[yellow]warning:[/] {note}")
         return manifest
     if (out / "runs").is_dir() and any((out / "runs").glob("*.parquet")):
         raise UserError(f"{out}/runs holds results but no manifest.json; use another --out")

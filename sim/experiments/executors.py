@@ -89,13 +89,18 @@ def _worker_init() -> None:
 
 
 class ProcessExecutor(Executor):
-    """Local worker processes (``spawn``), recycled every ``max_tasks_per_child`` runs.
+    """Local worker processes (``spawn``), replaced after ``workers * max_tasks_per_child`` runs.
 
-    Recycling bounds the memory of long batches whatever a run leaks (Mesa 3.3.1 keeps
-    every model that had agents alive through ``Agent._ids``). If a worker process dies
-    (segfault, out of memory), the pool is restarted and the runs that were in flight are
-    retried one at a time, so the run that kills its worker is found and recorded as
-    failed, and the others complete.
+    Replacing workers bounds the memory of long batches whatever a run leaks (Mesa 3.3.1
+    keeps every model that had agents alive through ``Agent._ids``). It is done by
+    rotating pools, not with ``ProcessPoolExecutor(max_tasks_per_child=...)``, which can
+    deadlock on Python 3.11 (CPython gh-115634): after ``workers * max_tasks_per_child``
+    runs, new runs go to a fresh pool while the old one finishes its runs and exits (a
+    process then runs ``max_tasks_per_child`` runs on average, at most ``workers`` times that).
+
+    If a worker process dies (segfault, out of memory), its pool is replaced and the runs
+    that were in flight there are retried one at a time, so the run that kills its worker
+    is found and recorded as failed, and the others complete.
     """
 
     name = "processes"
@@ -105,72 +110,87 @@ class ProcessExecutor(Executor):
         self.max_tasks_per_child = max_tasks_per_child
         self.prefetch = max(1, prefetch)
         self._pool: ProcessPoolExecutor | None = None
+        self._retired: list[ProcessPoolExecutor] = []
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "max_tasks_per_child": self.max_tasks_per_child}
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _new_pool(self) -> ProcessPoolExecutor:
         for k, v in SINGLE_THREAD_ENV.items():
             os.environ.setdefault(k, v)
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                         max_tasks_per_child=self.max_tasks_per_child, initializer=_worker_init)
-        return self._pool
+        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
 
     def imap_unordered(self, run_fn: RunFn, tasks: Iterable[Task]) -> Iterator[Record]:
-        pool = self._pool or self._start()
+        if self._pool is None:
+            self._pool = self._new_pool()
         source = iter(tasks)
         suspects: deque[Task] = deque()  # in flight when a worker died: retried one by one
-        inflight: dict[Any, Task] = {}
+        inflight: dict[Any, tuple[Task, ProcessPoolExecutor]] = {}
+        per_pool = self.workers * self.max_tasks_per_child if self.max_tasks_per_child else 0
+        submitted = 0  # to the current pool
 
         def refill() -> None:
+            nonlocal submitted
             limit = 1 if suspects else self.workers * self.prefetch
             while len(inflight) < limit:
                 task = suspects.popleft() if suspects else next(source, None)
                 if task is None:
                     return
-                inflight[pool.submit(safe_call, run_fn, task)] = task
+                if per_pool and submitted >= per_pool:
+                    self._retired.append(self._pool)
+                    self._pool, submitted = self._new_pool(), 0
+                inflight[self._pool.submit(safe_call, run_fn, task)] = (task, self._pool)
+                submitted += 1
 
         refill()
         while inflight:
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-            broken: list[Task] = []
+            broken: list[tuple[Task, ProcessPoolExecutor]] = []
             for fut in done:
-                task = inflight.pop(fut)
+                task, pool = inflight.pop(fut)
                 try:
                     yield fut.result()
                 except BrokenProcessPool:
-                    broken.append(task)
+                    broken.append((task, pool))
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled
                     yield _failed(task, f"{type(exc).__name__}: {exc}")
-            if broken:
-                # the pool is unusable: every other run in flight fails the same way
-                wait(list(inflight))
-                broken += list(inflight.values())
-                inflight.clear()
-                isolated = len(broken) == 1  # it ran alone: it is the one that killed its worker
-                self._shutdown(abort=True)
-                pool = self._start()
-                if isolated:
-                    yield _failed(broken[0], "WorkerDied: the worker process died while running this run "
-                                             "(crash or out of memory)")
+            for dead in {id(p): p for _, p in broken}.values():
+                # a dead pool is unusable: every other run in flight there fails the same way
+                others = [f for f, (_, p) in inflight.items() if p is dead]
+                wait(others)
+                lost = [t for t, p in broken if p is dead] + [inflight.pop(f)[0] for f in others]
+                _stop_pool(dead, abort=True)
+                if dead is self._pool:
+                    self._pool, submitted = self._new_pool(), 0
                 else:
-                    suspects.extendleft(reversed(sorted(broken, key=lambda t: t.key)))
+                    self._retired.remove(dead)
+                if len(lost) == 1:  # it ran alone: it is the one that killed its worker
+                    yield _failed(lost[0], "WorkerDied: the worker process died while running this run "
+                                           "(crash or out of memory)")
+                else:
+                    suspects.extend(sorted(lost, key=lambda t: t.key))
+            busy = {id(p) for _, p in inflight.values()}
+            for old in [p for p in self._retired if id(p) not in busy]:
+                self._retired.remove(old)
+                _stop_pool(old, abort=False)
             refill()
 
-    def _shutdown(self, abort: bool) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        if abort:
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                try:
-                    proc.terminate()
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
-        pool.shutdown(wait=not abort, cancel_futures=True)
-
     def close(self, abort: bool = False) -> None:
-        self._shutdown(abort)
+        pools = [p for p in [self._pool, *self._retired] if p is not None]
+        self._pool, self._retired = None, []
+        for pool in pools:
+            _stop_pool(pool, abort)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, abort: bool) -> None:
+    """Shut a pool down; ``abort`` also terminates runs in flight."""
+    if abort:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                proc.terminate()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+    pool.shutdown(wait=not abort, cancel_futures=True)
 
 
 class DaskExecutor(Executor):

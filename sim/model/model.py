@@ -9,6 +9,7 @@ A month, in order (each phase is a named method below):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 
 import mesa
@@ -55,9 +56,10 @@ class Entities:
         return np.flatnonzero(self.alive & (self.kind == Kind.biotech))
 
 
-def load_mncs() -> list[dict]:
-    text = resources.files("sim.data").joinpath("mncs.yaml").read_text()
-    return yaml.safe_load(text)
+@lru_cache(maxsize=1)
+def load_mncs() -> tuple[dict, ...]:
+    """The named top MNCs and their dated expiries ([EV]), parsed once per process (read-only)."""
+    return tuple(yaml.safe_load(resources.files("sim.data").joinpath("mncs.yaml").read_text()))
 
 
 class LicensingMarket(mesa.Model):

@@ -8,6 +8,8 @@ import typer
 
 #: Most design points printed in the terminal table (all of them are in points.csv).
 MAX_ROWS = 24
+#: Most outcomes printed side by side.
+MAX_OUTCOMES = 4
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +32,8 @@ def register(app: typer.Typer) -> None:
         params = [c for c in pts.columns if c not in ("point", "outcome", "runs", "failed", "mean", "sd", "p05",
                                                       "p95")]
         wide = pts.pivot(index="point", columns="outcome", values=["mean", "p05", "p95"])
-        outcomes = list(dict.fromkeys(pts["outcome"]))
+        all_outcomes = list(dict.fromkeys(pts["outcome"]))
+        outcomes = all_outcomes[:MAX_OUTCOMES]
         first = pts.drop_duplicates("point").set_index("point")
         table = Table(title=f"{folder}: mean [90% of runs] per design point", title_justify="left")
         table.add_column("point", justify="right")
@@ -48,8 +51,13 @@ def register(app: typer.Typer) -> None:
                 m, lo, hi = (wide.at[point, (s, o)] for s in ("mean", "p05", "p95"))
                 row.append("-" if isinstance(m, float) and math.isnan(m) else f"{_fmt(m)} [{_fmt(lo)}, {_fmt(hi)}]")
             table.add_row(*row)
+        shown = []
         if len(wide) > MAX_ROWS:
-            table.caption = f"first {MAX_ROWS} of {len(wide)} points; all are in {folder / 'analysis' / 'points.csv'}"
+            shown.append(f"first {MAX_ROWS} of {len(wide)} points")
+        if len(all_outcomes) > len(outcomes):
+            shown.append(f"{len(outcomes)} of {len(all_outcomes)} outcomes")
+        if shown:
+            table.caption = f"{', '.join(shown)}; all are in {folder / 'analysis' / 'points.csv'}"
         console.print(table)
         if res.sensitivity is not None:
             sens = res.sensitivity
