@@ -10,8 +10,9 @@ Design notes:
   policies over the whole population, so a month costs a few numpy calls, not a loop.
 
 Biotech finance, per month (runway = cash / burn):
-    p(raise) = financing_rate * funding^e * 1.35^(best stage - 1) * exp(0.2 q_best)
-               if runway < trigger + opportunistic_months * funding
+    pool     = financing_pool_usd / 12 * funding        (the funding driver is the financing volume)
+    apply    if runway < trigger + opportunistic_months * funding; investors see a share of applicants
+    funded   best first (stage + 0.5 q_best + luck) while the pool lasts
     round    = round_size * exp(gain * (best stage - 1)) * funding^elasticity * LogN(0, 0.4)
 Reservation price of a rights package (rises with the funding climate, most for early
 programmes; falls as runway shortens, QM24):
@@ -89,33 +90,38 @@ class Biotech(mesa.Agent):
         return b.reservation_floor + (1.0 - b.reservation_floor) * np.minimum(1.0, runway / hold)
 
     @staticmethod
-    def raise_financing(model: "LicensingMarket") -> tuple[float, int]:
-        """Biotechs short of runway try to raise a round; returns (dollars raised, rounds)."""
+    def raise_financing(model: "LicensingMarket", pool: float) -> tuple[float, int]:
+        """Investors fund the most attractive biotechs seeking money, up to this month's pool.
+
+        ``pool`` is the primary-financing capital available this month (the funding driver is
+        that volume, ARC25). Biotechs short of runway apply (more of them raise opportunistically
+        when money is easy); investors see a share of the applicants and back the best first
+        (later stage, better asset, some luck) until the pool is spent. Returns (dollars, rounds).
+        """
         b = model.sc.biotech
         ent = model.ent
         alive = ent.alive_biotechs()
-        if alive.size == 0:
+        if alive.size == 0 or pool <= 0:
             return 0.0, 0
         funding = model.now["funding"]
         trigger = b.financing_trigger_months + b.opportunistic_months * funding
-        trying = alive[Biotech.runway(model, alive) < trigger]
-        if trying.size == 0:
+        applicants = alive[Biotech.runway(model, alive) < trigger]
+        applicants = applicants[model.rng.random(applicants.size) < b.financing_rate]
+        if applicants.size == 0:
             return 0.0, 0
-        best_stage, best_q = model.best_assets(trying)
-        ipo = ent.strategy[trying] == 0
-        p = (b.financing_rate * funding ** b.financing_odds_elasticity * 1.35 ** (best_stage - 1)
-             * np.exp(0.2 * best_q)
-             * np.where(ipo, 1.15, 1.0))
-        p = np.clip(p, 0.0, 0.95)
-        won = model.rng.random(trying.size) < p
-        winners = trying[won]
-        if winners.size == 0:
+        best_stage, best_q = model.best_assets(applicants)
+        ipo = ent.strategy[applicants] == 0
+        score = best_stage + 0.5 * best_q + 0.3 * ipo + model.rng.gumbel(0.0, 1.0, applicants.size)
+        size = (b.round_size_usd * np.exp(b.round_size_stage_gain * (best_stage - 1))
+                * funding ** b.round_size_elasticity * model.rng.lognormal(0.0, 0.4, applicants.size))
+        order = np.argsort(-score, kind="stable")
+        funded = order[np.cumsum(size[order]) <= pool]
+        if funded.size == 0:
             return 0.0, 0
-        size = (b.round_size_usd * np.exp(b.round_size_stage_gain * (best_stage[won] - 1))
-                * funding ** b.round_size_elasticity * model.rng.lognormal(0.0, 0.4, winners.size))
-        model.accounts.source_many(winners, size, "financing")
+        winners = applicants[funded]
+        model.accounts.source_many(winners, size[funded], "financing")
         ent.rounds[winners] += 1
-        return float(size.sum()), int(winners.size)
+        return float(size[funded].sum()), int(winners.size)
 
     @staticmethod
     def choose_offers(model: "LicensingMarket") -> np.ndarray:

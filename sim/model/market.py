@@ -182,7 +182,9 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     W = np.where(regional_buyer, W * model.own_novelty_ratio[book.novelty[a[o]]], W)
     # A China deal must beat sourcing elsewhere (hurdle) and the upfront must be affordable.
     keep = (W - ask[o] >= sc.mnc.hurdle * W) & (W > 0)
-    keep &= bt["cash"][b] >= model.upfront_share_by_stage[stage[o]] * ask[o]
+    # The buyer must be able to pay the upfront at the price it would likely agree.
+    likely = ask[o] + sc.market.seller_power * np.maximum(W - ask[o], 0.0)
+    keep &= bt["cash"][b] >= model.upfront_share_by_stage[stage[o]] * likely
     return Bids(offer=o[keep], buyer=j[keep], value=W[keep], ask=ask)
 
 

@@ -198,9 +198,10 @@ class LicensingMarket(mesa.Model):
                 self.agents_by_type[kind].shuffle_do("step")
         self.develop()
         market.royalties_and_sales(self)
-        raised, rounds = Biotech.raise_financing(self)
         self.discover()
         new = self.enter()
+        pool = self.sc.biotech.financing_pool_usd / 12.0 * self.now["funding"] - self.entry_cash
+        raised, rounds = Biotech.raise_financing(self, pool)
         raised += self.entry_cash
         rounds += new
         folded = self.pay_burn_and_fold()

@@ -238,11 +238,11 @@ class Biotechs(Strict):
                               "starting population", unit="share/year", ge=0.0, le=10.0)
     financing_trigger_months: float = P(18.0, "a biotech tries to raise money when its runway is below this",
                                         unit="months", ge=0.0, le=240)
-    financing_rate: float = P(0.15, "monthly odds of closing a round when trying, at funding index 1",
-                              unit="probability/month", ge=0.0, le=1.0)
-    financing_odds_elasticity: float = P(0.55, "elasticity of the odds of closing a round to the funding index "
-                                         "(2021->2024: rounds fell 625->339 while money fell to 0.315)",
-                                         unit="elasticity", ge=0.0, le=5.0, source="ARC25")
+    financing_pool_usd: float = P(12.3e9, "primary-financing capital investors put into Chinese biotechs per year at "
+                                  "funding index 1 (2021: CNY 87.82B at 7.14 CNY/USD), founders' rounds included",
+                                  unit="USD/year", source="ARC25", ge=0)
+    financing_rate: float = P(0.35, "share of the biotechs seeking money that get in front of investors each month",
+                              unit="share/month", ge=0.0, le=1.0)
     opportunistic_months: float = P(12.0, "extra runway months below which biotechs raise, per unit of the funding "
                                     "index (money is raised when it is cheap)", unit="months", ge=0.0, le=240)
     discovery_per_year: float = P(0.8, "new preclinical programmes a biotech starts per year at funding index 1",
