@@ -186,7 +186,7 @@ class Buyer(mesa.Agent):
 
     def step(self) -> None:
         """Monthly: budget inflow (declared source), sweep of idle cash, capacity credits."""
-        m = self.model.month
+        m = self.model.t
         inflow = self.inflow_path[m]
         acc = self.model.accounts
         if inflow > 0:

@@ -80,7 +80,7 @@ class AssetBook:
         self.rights = rights
 
     def add(self, rng: np.random.Generator, owners: np.ndarray, stage: np.ndarray, month: int,
-            innovation: float, china_speed: float) -> np.ndarray:
+            innovation: float, china_speed: float, initial: bool = False) -> np.ndarray:
         """Create assets for ``owners`` (entity ids) at ``stage``; returns their ids.
 
         ``innovation`` (>= 0) shifts novelty odds toward first/best-in-class and raises
@@ -109,7 +109,8 @@ class AssetBook:
         self.n += k
         self.start_stage(rng, ids, china_speed)
         # Assets present at the start are part-way through their stage.
-        self.progress[ids] = rng.random(k) * np.minimum(self.duration[ids], 1e6) if month == 0 else 0.0
+        if initial:
+            self.progress[ids] = rng.random(k) * np.minimum(self.duration[ids], 1e6)
         return ids
 
     def start_stage(self, rng: np.random.Generator, ids: np.ndarray, china_speed: float) -> None:

@@ -86,10 +86,12 @@ class Ledger:
         self.records[deal]["milestones_paid_usd"] += amount
 
     def frame(self) -> pd.DataFrame:
-        if not self.records:
+        """The deal table (deals signed during the warm-up are contracts in force, not outputs)."""
+        records = [r for r in self.records if not r.get("_warmup")]
+        if not records:
             df = pd.DataFrame({c: pd.Series(dtype="float64") for c in DEAL_COLUMNS})
         else:
-            df = pd.DataFrame.from_records(self.records)
+            df = pd.DataFrame.from_records(records)
         df = df.reindex(columns=DEAL_COLUMNS)
         return _typed(df)
 

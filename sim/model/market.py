@@ -326,6 +326,7 @@ def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
         "total_value_usd": upfront + milestones, "diligence_months": float(d.end - d.start),
         "terminated": None, "termination_reason": None, "milestones_paid_usd": 0.0,
         "china_origin": seller_kind == Kind.biotech, "core": was_core, "distressed": bool(d.distressed),
+        "_warmup": model.month < 0,
     }
     deal = model.ledger.add(record, regions=d.mask, dev_milestone=dev_m, sales_milestone=sales_m,
                             equity_share=equity_share)
@@ -445,7 +446,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     approved = np.flatnonzero((book.status[:n] == 0) & (book.stage[:n] == APPROVED))
     if approved.size == 0:
         return
-    ramp = np.minimum((model.month - book.approved_month[approved]) / 60.0, 1.0)
+    ramp = np.clip((model.month - book.approved_month[approved]) / 60.0, 0.0, 1.0)
     monthly_peak = book.peak_sales(approved) / 12.0 * ramp
     # The originator's China sales (net margin after cost of goods and selling).
     cn_holder = book.rights[approved, CN]
@@ -460,7 +461,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     if on_market.size == 0:
         return
     assets = led.asset[on_market]
-    ramp = np.minimum((model.month - book.approved_month[assets]) / 60.0, 1.0)
+    ramp = np.clip((model.month - book.approved_month[assets]) / 60.0, 0.0, 1.0)
     sales = book.peak_sales(assets) / 12.0 * ramp * (led.regions[on_market] @ book.region_share)
     royalty = led.royalty[on_market] * sales
     payers = current_holder(model, on_market)

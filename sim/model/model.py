@@ -78,7 +78,10 @@ class LicensingMarket(mesa.Model):
         self.start_abs = month_index(scenario.start)
         self.n_months = month_index(scenario.end) - self.start_abs + 1
         self.paths = DriverPaths.build(scenario.drivers, scenario.start, self.n_months)
-        self.month = -1  # month number of the step in progress (0 = start)
+        # Month number of the step in progress: 0 is the scenario's start; the burn-in months
+        # before it are negative (the population is created just before them).
+        self.month = -1 - scenario.market.warmup_months
+        self._initialising = True
         self._date_cache: tuple[int, pd.Timestamp | None] = (-1, None)
         self.now = self.paths.at(0)
         self.trust_peak = self.now["trust"]
@@ -105,11 +108,16 @@ class LicensingMarket(mesa.Model):
         self._create_buyers()
         self._create_biotechs(scenario.population.biotechs, initial=True)
         self._refresh_burn()
+        self._initialising = False
         self.running = True
+        # Burn-in: the market runs a while at the start's drivers so that 2018 opens with deals
+        # in talks and contracts in force, as the real market did; nothing of it is recorded.
+        for _ in range(scenario.market.warmup_months):
+            self._advance(record=False)
 
     # ---------------------------------------------------------------------- population
     def _open(self, kind: Kind, count: int, opening, **cols) -> np.ndarray:
-        ids = self.accounts.open(count, opening, source=None if self.month < 0 else "financing")
+        ids = self.accounts.open(count, opening, source=None if self._initialising else "financing")
         self.ent.extend(int(kind), count, **cols)
         return ids
 
@@ -178,16 +186,25 @@ class LicensingMarket(mesa.Model):
         for e in ids:
             self.biotech_agents[int(e)] = Biotech(self, int(e))
         innovation = self.sc.assets.learning_rate * np.log1p(self.clinical_experience / 100.0)
-        self.book.add(rng, ids[owners_rel], stages, max(self.month, 0), innovation, a.china_speed)
+        self.book.add(rng, ids[owners_rel], stages, self.month, innovation, a.china_speed, initial=initial)
         if initial:
             approved = self.book.stage[: self.book.n] == APPROVED
-            self.book.approved_month[: self.book.n][approved] = -int(rng.integers(0, 60))
+            self.book.approved_month[: self.book.n][approved] = self.month - int(rng.integers(0, 60))
         return ids
 
     # ----------------------------------------------------------------------- the month
     def step(self) -> None:
+        """One calendar month."""
+        self._advance(record=True)
+
+    @property
+    def t(self) -> int:
+        """Index into the driver paths (warm-up months use the start's drivers)."""
+        return max(self.month, 0)
+
+    def _advance(self, record: bool) -> None:
         self.month += 1
-        self.now = self.paths.at(self.month)
+        self.now = self.paths.at(self.t)
         self.trust_peak = max(self.trust_peak, self.now["trust"])
         self.trust_drop = self.trust_peak - self.now["trust"]
         self.month_deals = 0
@@ -211,7 +228,8 @@ class LicensingMarket(mesa.Model):
         self._buyer_table()
         started = market.match(self, offers)
         self.pending.extend(started)
-        self.record(raised, rounds, offers.size, new, folded, len(started))
+        if record:
+            self.record(raised, rounds, offers.size, new, folded, len(started))
         if self.month >= self.n_months - 1:
             self.running = False
 
@@ -387,7 +405,7 @@ class LicensingMarket(mesa.Model):
         if not bs:
             self.buyer_table = {"n": 0}
             return
-        m = self.month
+        m = self.t
         self.buyer_table = {
             "n": len(bs),
             "entity": self.buyer_entities,
@@ -403,7 +421,7 @@ class LicensingMarket(mesa.Model):
         }
 
     def buyer_trust_now(self, buyer: int) -> float:
-        return float(self.buyer_trust[self.month, buyer])
+        return float(self.buyer_trust[self.t, buyer])
 
     # ------------------------------------------------------------------------ outputs
     def record(self, raised: float, rounds: int, offers: int, new: int, folded: int, started: int) -> None:

@@ -74,6 +74,28 @@ def P(default: Any, description: str, *, unit: str = "", source: str = "assumpti
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_table_defaults(cls, data: Any) -> Any:
+        """Parameter tables (mappings with a default) merge key by key with their default.
+
+        So a scenario can set ``market.upfront_share: {preclinical: 0.3}`` and keep the other
+        stages; nested tables (``mnc.stage_appetite.US``) merge one level deeper.
+        """
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, field in cls.model_fields.items():
+            default = field.default
+            given = data.get(name)
+            if isinstance(default, dict) and isinstance(given, dict):
+                merged = {**default, **given}
+                for key, value in given.items():
+                    if isinstance(value, dict) and isinstance(default.get(key), dict):
+                        merged[key] = {**default[key], **value}
+                out[name] = merged
+        return out
+
 
 # --------------------------------------------------------------------------- drivers
 
@@ -366,6 +388,9 @@ class Regional(Strict):
 
 
 class Market(Strict):
+    warmup_months: int = P(12, "months the market runs at the start's drivers before the first recorded month, "
+                           "so the start opens with deals in talks and contracts in force (burn-in)",
+                           unit="months", ge=0, le=120)
     discount_rate: float = P(0.10, "buyers' annual discount rate", unit="per year", ge=0.0, le=1.0)
     product_value_multiple: float = P(1.5, "value of a launched product as a multiple of its peak sales",
                                       unit="x", ge=0.0, le=50)

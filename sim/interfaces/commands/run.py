@@ -92,4 +92,7 @@ def print_summary(yearly, name: str) -> None:
                       "-" if row["upfront_to_value"] != row["upfront_to_value"] else f"{row['upfront_to_value']:.1%}",
                       f"{row.get('share_stage_preclinical', 0):.0%}", f"{row.get('share_kind_mnc', 0):.0%}",
                       f"{row['primary_financing_usd'] / 1e9:.2f}")
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)  # logs and pipes: don't squeeze the table into 80 columns
+    console.print(table)
