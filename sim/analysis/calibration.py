@@ -44,21 +44,20 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.analysis.validation import (
     DEFAULT_RUNNER,
     Scorecard,
     TargetSet,
-    _yaml_where,
     evaluate,
     load_targets,
     make_executor,
@@ -68,6 +67,7 @@ from sim.analysis.validation import (
     replication_seeds,
 )
 from sim.errors import UserError
+from sim.scenarios.loader import load_yaml_model
 
 __all__ = ["CalibrationResult", "Experiment", "load_experiment", "loss_of", "run_calibration"]
 
@@ -137,6 +137,8 @@ class LoadedExperiment:
     path: Path
     scenario_path: Path
     targets_path: Path
+    #: ``file:line:col`` of a field path in the experiment file (for checks made after loading).
+    where: Callable[[Sequence[str | int]], str] | None = field(default=None, repr=False, compare=False)
 
 
 def _resolve_file(value: str, base: Path) -> Path:
@@ -161,36 +163,12 @@ def _short(path: Path) -> Path:
 def load_experiment(path: str | Path) -> LoadedExperiment:
     """Read an experiment file; paths inside it are relative to the file (or the working folder)."""
     path = Path(path)
-    label = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{label}: experiment file not found") from None
-    except IsADirectoryError:
-        raise UserError(f"{label}: is a folder, expected an experiment YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{label}: cannot read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
-        raise UserError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{label}:1:1: expected a mapping of experiment fields at the top level")
-    try:
-        spec = Experiment.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = list(err["loc"])
-        msg = "unknown field" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
-        raise UserError(f"{_yaml_where(label, root, loc)}: {'.'.join(map(str, loc))}: {msg}") from None
+    spec, where = load_yaml_model(path, Experiment, what="experiment file")
     base = path.resolve().parent
     scenario_path = _resolve_file(spec.scenario, base)
     if not scenario_path.exists() and len(Path(spec.scenario).parts) == 1:
         scenario_path = Path(spec.scenario)  # a shipped scenario's name; load_scenario resolves it
-    return LoadedExperiment(spec, path, scenario_path, _resolve_file(spec.targets, base))
+    return LoadedExperiment(spec, path, scenario_path, _resolve_file(spec.targets, base), where)
 
 
 def _get_path(data: Any, dotted: str) -> Any:
@@ -389,7 +367,8 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
             try:
                 apply_overrides(base, {name: int(v) if rng.type == "int" else v})
             except UserError as exc:
-                raise UserError(f"{exp.path}: parameters.{name}: {exc}") from None
+                at = exp.where(["parameters", name]) if exp.where else exp.path
+                raise UserError(f"{at}: parameters.{name}: {exc}") from None
     out = Path(out) if out is not None else Path(spec.out) if spec.out else Path("results") / "calibration" / spec.name
     out.mkdir(parents=True, exist_ok=True)
     total = trials if trials is not None else spec.trials

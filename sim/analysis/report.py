@@ -1,7 +1,12 @@
 """Outcome summaries, written-out differences between two futures, and the printable HTML report.
 
 * :func:`detect_kind` tells a result folder of ``licsim run`` / ``compare`` / ``batch`` apart.
-* :func:`load_frames` reads the deal ledger and monthly series of a run or batch folder.
+* :func:`load_frames` reads the deal ledger and monthly series of a run folder (for a batch
+  folder, the deal ledgers it kept); :func:`read_runs_table` a batch's runs table.
+* A batch folder (``licsim batch``: ``runs/`` with one row per run, ``deals/point=P/`` when the
+  experiment keeps deal ledgers, ``manifest.json``, and ``analysis/`` after ``licsim analyze``)
+  is reported as: the experiment, runs ok and failed, outcome means per design point, the
+  analysis' charts and sensitivity tables, and charts of the kept deals.
 * :func:`outcome_table` gives one row of scalar outcomes per replication;
   :func:`key_differences` writes out how two futures differ (used by the dashboard's comparison page).
 * :func:`build_report` / :func:`write_report`: one self-contained HTML page (charts embedded as
@@ -548,49 +553,257 @@ def _frames_sections(deals: pd.DataFrame | None, monthly: pd.DataFrame | None, o
     return sections
 
 
-def _batch_sections(folder: Path) -> list[str]:
-    """Runs finished and failed, outcome statistics, and outcome distributions of a batch."""
+#: Most deal ledgers of a batch read for its deal charts (spread evenly over the runs).
+MAX_DEAL_FILES = 200
+_RUN_KEYS = ("point", "replication", "seed", "status", "error")
+
+
+@dataclass
+class _BatchParts:
+    """A batch report's sections, and the files they already show."""
+
+    sections: list[str]
+    pngs: set[Path]
+    csvs: set[Path]
+
+
+def _sub(data: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    """``data[key]`` where it is a mapping, else an empty one (manifests are read, not trusted)."""
+    value = (data or {}).get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _batch_columns(runs: pd.DataFrame, manifest: Mapping[str, Any] | None) -> tuple[list[str], list[str]]:
+    """The varied parameters and the outcomes among the runs table's columns.
+
+    From the manifest when it lists them; otherwise the numeric columns, a dotted name (a
+    scenario path) counting as a parameter.
+    """
+    manifest = manifest or {}
+    exp = _sub(manifest, "experiment")
+    params = [p.get("path") for p in manifest.get("parameters") or [] if isinstance(p, Mapping)]
+    if not params and isinstance(exp.get("parameters"), Mapping):
+        params = list(exp["parameters"])
+    outcomes = list(manifest.get("outcomes") or exp.get("outcomes") or [])
+    numeric = [c for c in runs.columns if c not in _RUN_KEYS and pd.api.types.is_numeric_dtype(runs[c])]
+    if not params:
+        params = [c for c in numeric if "." in c and c not in outcomes]
+    if not outcomes:
+        outcomes = [c for c in numeric if c not in params]
+    return [p for p in params if p in runs.columns], [o for o in outcomes if o in runs.columns]
+
+
+def _experiment_facts(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What was run, from a batch manifest, in a few lines."""
+    exp = _sub(manifest, "experiment")
+    design = _sub(manifest, "design") or _sub(exp, "design")
+    description = " ".join(str(exp.get("description") or "").split())
+    facts: dict[str, Any] = {}
+    for key, value in (("experiment", exp.get("name")), ("description", description),
+                       ("experiment file", manifest.get("experiment_file")),
+                       ("base scenario", exp.get("base")), ("base scenario file", manifest.get("base_scenario_file"))):
+        if value:
+            facts[key] = value
+    if exp.get("overrides"):
+        facts["overrides"] = ", ".join(f"{k} = {v}" for k, v in exp["overrides"].items())
+    if design:
+        size = ", ".join(f"{design[k]} {k}" for k in ("points", "replications", "runs") if design.get(k) is not None)
+        facts["design"] = f"{design.get('kind', '?')}" + (f" ({size})" if size else "")
+    params = manifest.get("parameters") or [
+        {"path": k, **v} for k, v in (exp.get("parameters") or {}).items() if isinstance(v, Mapping)]
+    for p in params:
+        if not isinstance(p, Mapping) or "path" not in p:
+            continue
+        if p.get("values") is not None:
+            spread = "values " + ", ".join(str(v) for v in p["values"])
+        else:
+            spread = f"{p.get('low')} to {p.get('high')}"
+        facts[f"parameter {p['path']}"] = spread
+    outcomes = manifest.get("outcomes") or exp.get("outcomes")
+    if outcomes:
+        facts["outcomes"] = ", ".join(map(str, outcomes))
+    seed = manifest.get("root_seed", exp.get("seed"))
+    if seed is not None:
+        facts["root seed"] = seed
+    for key in ("status", "created"):
+        if manifest.get(key):
+            facts[key] = manifest[key]
+    git = manifest.get("git")
+    if isinstance(git, Mapping) and git.get("commit"):
+        facts["git commit"] = str(git["commit"])[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
+    versions = manifest.get("versions")
+    if isinstance(versions, Mapping) and versions.get("licsim"):
+        facts["licsim version"] = versions["licsim"]
+    return facts
+
+
+def _money_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """US dollar columns (``*_usd*``) written as $M / $B for people."""
+    money = Metric("", "", "money")
+    out = df.copy()
+    for c in columns:
+        if "usd" in c.split("_") and c in out.columns:
+            out[c] = [format_value(money, float(v)) for v in out[c]]
+    return out
+
+
+def _batch_sections(folder: Path, manifest: Mapping[str, Any] | None) -> _BatchParts:
+    """What a ``licsim batch`` folder holds: the experiment, runs ok and failed, the outcomes
+    per design point, ``licsim analyze``'s charts and tables, and the kept deal ledgers."""
+    parts = _BatchParts([], set(), set())
+    if _sub(manifest, "experiment"):
+        parts.sections.append(_section("Experiment", _kv_table(_experiment_facts(manifest))))
+    elif manifest:
+        parts.sections.append(_section("Run settings", _kv_table(manifest)))
     runs = read_runs_table(folder)
     if runs is None:
-        return [_section("Runs", '<p class="note">no finished runs in runs/ yet</p>')]
+        parts.sections.append(_section("Runs", '<p class="note">no finished runs in runs/ yet</p>'))
+    else:
+        parts.sections.extend(_runs_sections(runs, manifest))
+    _analysis_sections(folder, manifest, parts)
+    parts.sections.extend(_batch_deals_sections(folder))
+    return parts
+
+
+def _runs_sections(runs: pd.DataFrame, manifest: Mapping[str, Any] | None) -> list[str]:
+    """Runs ok and failed, outcome means per design point, outcomes across runs, failures."""
     sections = []
-    status = runs["status"].astype(str).value_counts().to_dict() if "status" in runs.columns else {"rows": len(runs)}
-    facts = {"runs stored": len(runs), **{f"runs {k}": v for k, v in status.items()}}
+    params, outcomes = _batch_columns(runs, manifest)
+    status = runs["status"].astype(str) if "status" in runs.columns else pd.Series(["ok"] * len(runs))
+    n_ok = int((status == "ok").sum())
+    facts: dict[str, Any] = {"runs stored": len(runs), "runs ok": n_ok, "runs failed": len(runs) - n_ok}
+    planned = _sub(manifest, "design").get("runs")
+    if planned is not None and int(planned) > len(runs):
+        facts["runs not yet done"] = f"{int(planned) - len(runs)} of {int(planned)} (run licsim batch again to finish)"
     if "point" in runs.columns:
         facts["design points"] = int(runs["point"].nunique())
     if "replication" in runs.columns:
         facts["replications per point"] = int(runs["replication"].nunique())
     sections.append(_section("Runs", _kv_table(facts)))
-    ok = runs[runs["status"].astype(str) == "ok"] if "status" in runs.columns else runs
-    skip = {"point", "replication", "seed", "status", "error"}
-    numeric = [c for c in ok.columns if c not in skip and pd.api.types.is_numeric_dtype(ok[c])]
-    if numeric and len(ok):
-        stats = ok[numeric].describe(percentiles=[0.05, 0.5, 0.95]).T.reset_index().rename(columns={"index": "column"})
-        sections.append(_section("Outcomes and parameters across runs", table_html(stats)))
+    ok = runs[status.to_numpy() == "ok"]
+    if outcomes and len(ok) and "point" in ok.columns:
+        grouped = ok.groupby("point", sort=True)
+        table = grouped[params].first() if params else pd.DataFrame(index=grouped.size().index)
+        table["runs ok"] = grouped.size()
+        failed = runs[status.to_numpy() != "ok"].groupby("point").size() if "point" in runs.columns else None
+        if failed is not None and len(failed):
+            table["runs failed"] = failed.reindex(table.index).fillna(0).astype(int)
+        table = table.join(grouped[outcomes].mean()).reset_index()
+        sections.append(_section("Outcomes by design point (mean of the runs that finished)",
+                                 table_html(_money_columns(table, outcomes))))
+    if outcomes and len(ok):
+        values = ok[outcomes].astype(float)
+        stats = pd.DataFrame({"outcome": outcomes, "runs with a value": values.notna().sum().to_numpy(),
+                              "mean": values.mean().to_numpy(), "sd": values.std(ddof=1).to_numpy(),
+                              "5%": values.quantile(0.05).to_numpy(), "median": values.median().to_numpy(),
+                              "95%": values.quantile(0.95).to_numpy()})
+        money = [i for i, o in enumerate(outcomes) if "usd" in o.split("_")]
+        shown = stats.astype(object)
+        for i in money:
+            for c in ("mean", "sd", "5%", "median", "95%"):
+                shown.at[i, c] = format_value(Metric("", "", "money"), float(stats.at[i, c]))
+        sections.append(_section("Outcomes across all runs", table_html(shown)))
         try:
             from matplotlib.figure import Figure
 
             from sim.interfaces.dashboard.panels import to_png
 
-            cols = numeric[:9]
-            ncols = 3
+            cols = outcomes[:9]
+            ncols = min(3, len(cols))
             nrows = int(math.ceil(len(cols) / ncols))
             fig = Figure(figsize=(11, 2.8 * nrows), layout="constrained")
             for i, c in enumerate(cols):
                 ax = fig.add_subplot(nrows, ncols, i + 1)
-                v = ok[c].astype(float).dropna()
+                v = values[c].dropna()
                 ax.hist(v, bins=min(30, max(5, int(math.sqrt(len(v))))), color="#4c72b0", edgecolor="white")
                 ax.set_title(c, fontsize=9, loc="left")
                 ax.tick_params(labelsize=7)
-            sections.append(_section("Distributions across runs", figure_html(to_png(fig, dpi=100),
-                                                                                f"first {len(cols)} columns of runs/")))
-        except Exception as exc:
+            caption = f"each outcome over the {len(ok)} runs that finished" + (
+                f" (first {len(cols)} of {len(outcomes)} outcomes)" if len(cols) < len(outcomes) else "")
+            sections.append(_section("Distributions across runs", figure_html(to_png(fig, dpi=100), caption)))
+        except Exception as exc:  # a chart must never sink the whole report
             sections.append(f'<p class="note">distribution charts could not be drawn: {_esc(exc)}</p>')
-    if "error" in runs.columns and "status" in runs.columns:
-        failed = runs[runs["status"].astype(str) != "ok"]
-        if len(failed):
-            sections.append(_section("Failed runs", table_html(failed[[c for c in ("point", "replication", "seed", "error")
-                                                                          if c in failed.columns]], max_rows=20)))
+    if "status" in runs.columns:
+        failed_rows = runs[status.to_numpy() != "ok"]
+        if len(failed_rows):
+            cols = [c for c in ("point", "replication", "seed", "error") if c in failed_rows.columns]
+            sections.append(_section("Failed runs (tracebacks in errors.log)",
+                                     table_html(failed_rows[cols], max_rows=20)))
+    return sections
+
+
+def _analysis_sections(folder: Path, manifest: Mapping[str, Any] | None, parts: _BatchParts) -> None:
+    """``licsim analyze``'s output (``analysis/``): notes, sensitivity indices and charts."""
+    adir = folder / "analysis"
+    if not adir.is_dir():
+        parts.sections.append(_section("Analysis", '<p class="note">not analysed yet: run <code>licsim analyze '
+                                                   f'{_esc(folder)}</code> for per-outcome charts and, for sobol '
+                                                   'and morris designs, sensitivity indices</p>'))
+        return
+    body = []
+    notes = adir / "notes.txt"
+    if notes.is_file():
+        try:
+            lines = [ln.strip() for ln in notes.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        if lines:
+            body.append('<ul class="diff">' + "".join(f"<li>{_esc(ln)}</li>" for ln in lines) + "</ul>")
+    points_csv = adir / "points.csv"
+    if points_csv.is_file():  # the runs table above gives the same means; the file has sd and intervals too
+        parts.csvs.add(points_csv)
+        body.append('<p class="note">per-point means, sd and 90% intervals of every outcome: '
+                    "analysis/points.csv</p>")
+    for name in ("sobol.csv", "morris.csv", "sobol_s2.csv"):
+        path = adir / name
+        if path.is_file():
+            parts.csvs.add(path)
+            df = _read_csv(path)
+            if df is not None:
+                title = {"sobol.csv": "Sobol indices (S1 first order, ST total; 95% intervals)",
+                         "morris.csv": "Morris elementary effects (mu*, sigma)",
+                         "sobol_s2.csv": "Sobol second-order indices"}[name]
+                body.append(f"<h3>{_esc(title)} (analysis/{_esc(name)})</h3>" + table_html(df))
+    pngs = sorted(p for p in adir.glob("*.png") if not p.name.startswith("."))
+    sensitivity = [p for p in pngs if p.stem.startswith("sensitivity_")]
+    figs = []
+    kind = str(_sub(manifest, "design").get("kind") or "")
+    for p in sensitivity + [p for p in pngs if p not in sensitivity][: max(0, MAX_IMAGES - len(sensitivity))]:
+        if p.stem.startswith("sensitivity_"):
+            outcome = p.stem.removeprefix("sensitivity_")
+            caption = f"{kind + ' ' if kind else ''}sensitivity of {outcome} to each parameter"
+        else:
+            caption = f"{p.stem} against each varied parameter (point means, 90% of runs)"
+        try:
+            figs.append(figure_html(p.read_bytes(), f"{caption} (analysis/{p.name})"))
+        except OSError:
+            continue
+        parts.pngs.add(p)
+    body.extend(figs)
+    if body:
+        parts.sections.append(_section("Analysis (licsim analyze)", "".join(body)))
+
+
+def _batch_deals_sections(folder: Path) -> list[str]:
+    """Charts and largest deals from the deal ledgers a batch kept (``deals/point=P/*.parquet``)."""
+    ddir = folder / "deals"
+    if not ddir.is_dir():
+        return []
+    files = sorted(p for p in ddir.rglob("*.parquet") if not p.name.startswith("."))
+    if not files:
+        return []
+    step = max(1, math.ceil(len(files) / MAX_DEAL_FILES))
+    chosen = files[::step]
+    deals = _read_parquets(chosen, ddir)
+    if deals is None or not len(deals):
+        return []
+    points = {p.parent.name for p in chosen}
+    note = (f'<p class="note">deal ledgers of {len(chosen)} runs'
+            + (f" (every {step}th of {len(files)})" if step > 1 else "")
+            + f" over {len(points)} design points, pooled; per-point differences are in the tables above</p>")
+    sections = _frames_sections(deals, None, outcomes=False)
+    if sections:
+        sections[0] = sections[0].replace("</h2>", "</h2>" + note, 1)
     return sections
 
 
@@ -607,7 +820,7 @@ def build_report(folder: str | Path) -> str:
                         "PNG or CSV files); give the output folder of licsim run, compare or batch")
     sections: list[str] = []
     manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else None
-    if manifest:
+    if manifest and kind != "batch":
         sections.append(_section("Run settings", _kv_table(manifest)))
     used_csvs: set[Path] = set()
     used_pngs: set[Path] = set()
@@ -645,11 +858,14 @@ def build_report(folder: str | Path) -> str:
             if "section" in comp.columns:
                 shown = comp[comp["section"].astype(str) != "by year"]
             sections.append(_section("Comparison table (comparison.csv, by-year rows left out)", table_html(shown)))
-    elif kind in ("run", "batch"):
-        if kind == "batch":
-            sections.extend(_batch_sections(folder))
+    elif kind == "batch":
+        parts = _batch_sections(folder, manifest)
+        sections.extend(parts.sections)
+        used_pngs |= parts.pngs
+        used_csvs |= parts.csvs
+    elif kind == "run":
         deals, monthly = load_frames(folder)
-        sections.extend(_frames_sections(deals, monthly, outcomes=kind == "run"))
+        sections.extend(_frames_sections(deals, monthly))
         yearly = folder / "yearly.csv"
         if yearly.is_file():
             used_csvs.add(yearly)
@@ -658,9 +874,9 @@ def build_report(folder: str | Path) -> str:
                 sections.append(_section("Year by year (yearly.csv)", table_html(df)))
 
     # charts the command wrote itself (charts/*.png first), then any other PNGs
-    images = _images(folder / "charts") if (folder / "charts").is_dir() else []
+    images = _images(folder / "charts", used_pngs) if (folder / "charts").is_dir() else []
     used_pngs.update(images)
-    images += [p for p in _images(folder, set(images)) if p.name != "report.png"][: max(0, MAX_IMAGES - len(images))]
+    images += [p for p in _images(folder, used_pngs) if p.name != "report.png"][: max(0, MAX_IMAGES - len(images))]
     if images:
         figs = []
         for p in images:
@@ -670,10 +886,9 @@ def build_report(folder: str | Path) -> str:
                 continue
         sections.append(_section("Charts", "".join(figs)))
 
-    csvs = [p for p in _find(folder, "*.csv", depth=3 if kind == "batch" else 2) if p not in used_csvs]
-    if kind == "batch":  # per-run CSVs of a large batch are too many to print
-        csvs = [p for p in csvs if "runs" not in p.relative_to(folder).parts] + \
-               [p for p in csvs if "runs" in p.relative_to(folder).parts][:2]
+    csvs = [p for p in _find(folder, "*.csv") if p not in used_csvs]
+    if kind == "batch":  # the runs and deal ledgers are summarised above, not printed
+        csvs = [p for p in csvs if not {"runs", "deals"} & set(p.relative_to(folder).parts)]
     for p in csvs[:MAX_CSVS]:
         df = _read_csv(p)
         if df is not None:
@@ -684,6 +899,8 @@ def build_report(folder: str | Path) -> str:
     what = {"run": "a simulation run", "compare": "a comparison", "batch": "a batch experiment",
             "files": "result files"}[kind]
     name = manifest.get("scenario", folder.name) if manifest else folder.name
+    if kind == "batch" and _sub(manifest, "experiment"):
+        name = _sub(manifest, "experiment").get("name") or folder.name
     if isinstance(name, dict):
         name = name.get("name", folder.name)
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")

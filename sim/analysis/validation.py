@@ -63,12 +63,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 import sim
 from sim.errors import UserError
 from sim.model.run import replication_seeds  # noqa: F401  (re-exported: one derivation of seeds)
+from sim.scenarios.loader import load_yaml_model
 
 __all__ = [
     "DEFAULT_RUNNER",
@@ -436,60 +436,21 @@ class TargetSet(_Strict):
 def load_targets(path: str | os.PathLike[str] | None = None) -> TargetSet:
     """Read and check a targets file; every problem is a one-line :class:`UserError` with file:line."""
     path = Path(path) if path is not None else DEFAULT_TARGETS
-    label = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{label}: targets file not found") from None
-    except IsADirectoryError:
-        raise UserError(f"{label}: is a folder, expected a targets YAML file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{label}: cannot read: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
-        raise UserError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{label}:1:1: expected a mapping with a targets: list at the top level")
-    data = {**data, "path": label, "digest": hashlib.sha256(text.encode()).hexdigest()[:16]}
-    try:
-        return TargetSet.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = list(err["loc"])
-        where = _yaml_where(label, root, loc)
-        what = ".".join(str(x) for x in loc)
-        if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
-            try:
-                tid = data["targets"][loc[1]].get("id")
-                what = f"target {tid}" + ("." + ".".join(str(x) for x in loc[2:]) if loc[2:] else "")
-            except (AttributeError, IndexError, KeyError, TypeError):
-                pass
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        more = len(exc.errors()) - 1
-        raise UserError(f"{where}: {what}: {msg}" + (f" (and {more} more)" if more else "")) from None
+    targets, _ = load_yaml_model(path, TargetSet, what="targets file", name_path=_target_name)
+    digest = hashlib.sha256(path.read_text(encoding="utf-8").encode()).hexdigest()[:16]
+    return targets.model_copy(update={"path": str(path), "digest": digest})
 
 
-def _yaml_where(label: str, node: yaml.Node | None, loc: Sequence[Any]) -> str:
-    found = None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = next(((k, v) for k, v in node.value if str(k.value) == str(key)), None)
-            if nxt is None:
-                break
-            found, node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            found = node = node.value[key]
-        else:
-            break
-    if found is None:
-        return label
-    return f"{label}:{found.start_mark.line + 1}:{found.start_mark.column + 1}"
+def _target_name(loc: tuple[str | int, ...], data: Mapping[str, Any]) -> str | None:
+    """``target C3.band`` rather than ``targets.2.band`` in messages, where the target has an id."""
+    if len(loc) >= 2 and loc[0] == "targets" and isinstance(loc[1], int):
+        try:
+            tid = data["targets"][loc[1]].get("id")
+        except (AttributeError, IndexError, KeyError, TypeError):
+            return None
+        if tid is not None:
+            return f"target {tid}" + "".join(f".{x}" for x in loc[2:])
+    return None
 
 
 # ================================================================= replication outputs

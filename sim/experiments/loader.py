@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,23 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.errors import UserError
-from sim.experiments import _yaml
 from sim.experiments.design import Param, n_points
 from sim.experiments.schema import KEY_COLUMNS, Experiment
 from sim.experiments.seeds import design_seed
+from sim.scenarios.loader import load_yaml_model
+
+
+@dataclass(frozen=True)
+class _Doc:
+    """The experiment file: its path, and errors for checks made after validation."""
+
+    path: Path
+    where: Callable[[Sequence[str | int]], str]
+
+    def error(self, loc: Sequence[str | int], message: str) -> UserError:
+        """``file:line:col: dotted.path: message`` for the deepest place along ``loc`` in the file."""
+        label = ".".join(str(p) for p in loc)
+        return UserError(f"{self.where(loc)}: {label + ': ' if label else ''}{message}")
 
 @dataclass
 class LoadedExperiment:
@@ -65,8 +79,8 @@ class LoadedExperiment:
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
     """Read, validate and resolve an experiment file."""
-    doc = _yaml.read_yaml(path)
-    exp = _yaml.validate(doc, Experiment)
+    exp, where = load_yaml_model(path, Experiment, what="experiment file")
+    doc = _Doc(Path(path), where)
     base_path = _resolve_base(doc, exp.base)
     scenario = _load_scenario(base_path)
     if exp.overrides:
@@ -83,7 +97,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
 # --------------------------------------------------------------------------- base scenario
 
 
-def _resolve_base(doc: _yaml.YamlDoc, base: str) -> Path:
+def _resolve_base(doc: _Doc, base: str) -> Path:
     """A path relative to the experiment file, an absolute path, or a shipped scenario's name."""
     from sim.scenarios.loader import shipped_scenarios
 
@@ -108,7 +122,7 @@ def _load_scenario(path: Path) -> Any:
     return load_scenario(path)
 
 
-def _apply(doc: _yaml.YamlDoc, loc: list[Any], scenario: Any, overrides: dict[str, Any]) -> Any:
+def _apply(doc: _Doc, loc: list[Any], scenario: Any, overrides: dict[str, Any]) -> Any:
     """``apply_overrides`` with errors pointed at the experiment file."""
     from sim.scenarios.loader import apply_overrides
 
@@ -150,7 +164,7 @@ def _lookup(scenario: Any, path: str) -> Any:
     return obj
 
 
-def _param(doc: _yaml.YamlDoc, exp: Experiment, scenario: Any, path: str) -> Param:
+def _param(doc: _Doc, exp: Experiment, scenario: Any, path: str) -> Param:
     loc = ["parameters", path]
     spec = exp.parameters[path]
     if path in KEY_COLUMNS or path in ("name", "extends"):
@@ -217,7 +231,7 @@ def _param(doc: _yaml.YamlDoc, exp: Experiment, scenario: Any, path: str) -> Par
     return Param(path, kind, low=float(spec.low), high=float(spec.high))
 
 
-def _check_design(doc: _yaml.YamlDoc, exp: Experiment, params: list[Param]) -> None:
+def _check_design(doc: _Doc, exp: Experiment, params: list[Param]) -> None:
     d = exp.design
     if d.kind == "grid":
         if d.samples is not None:
@@ -251,7 +265,7 @@ def known_outcomes() -> list[str] | None:
     return list(OUTCOMES)
 
 
-def _outcomes(doc: _yaml.YamlDoc, exp: Experiment) -> tuple[str, ...]:
+def _outcomes(doc: _Doc, exp: Experiment) -> tuple[str, ...]:
     known = known_outcomes()
     if exp.outcomes is None:
         if not known:

@@ -13,7 +13,7 @@ Design notes (one month, in order):
    sourcing elsewhere), it has BD capacity and can afford the upfront. Offers with the
    largest relative surplus (W - ask) / W go first, each to its highest-value buyer; a rival bidder lifts the
    price to its own value (an English auction):  P = max(ask + power * (W1 - ask), W2).
-4. Diligence takes months (longer when the funding market is cool) and can fail: on
+4. Diligence takes months of work whose pace slows while the market is cool, and can fail: on
    China-only data when trust is low, or when the buyer's read of quality was too rosy.
 5. Terms. Upfront = upfront_share(stage) * P; the rest is contingent. Milestones are
    quoted in nominal dollars, so their headline is the contingent part divided by the
@@ -71,9 +71,10 @@ class Diligence:
     ask: float
     value: float
     start: int
-    end: int
+    work: float  # months of diligence work at a normal pace
     distressed: bool
     stage: int
+    done: float = 0.0  # work done so far (a cool market slows the pace)
 
 
 # ------------------------------------------------------------------------------ offers
@@ -233,10 +234,10 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         b = int(bidders[pick])
         model.buyers[b].credits -= 1.0
         model.book.in_play[asset] = True
-        dur = model.diligence_duration(int(model.book.stage[asset]))
+        work = model.diligence_work(int(model.book.stage[asset]))
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
                                  mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=value,
-                                 start=model.month, end=model.month + dur, distressed=bool(offers.distressed[o]),
+                                 start=model.month, work=work, distressed=bool(offers.distressed[o]),
                                  stage=int(model.book.stage[asset])))
     return started
 
@@ -323,7 +324,7 @@ def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
         "novelty": NOVELTIES[book.novelty[d.asset]], "stage": STAGES[stage], "_stage_code": stage,
         "territory": PACKAGES[d.package], "deal_type": deal_type, "upfront_usd": upfront,
         "milestones_usd": milestones, "royalty_rate": royalty, "equity_usd": equity,
-        "total_value_usd": upfront + milestones, "diligence_months": float(d.end - d.start),
+        "total_value_usd": upfront + milestones, "diligence_months": float(model.month - d.start),
         "terminated": None, "termination_reason": None, "milestones_paid_usd": 0.0,
         "china_origin": seller_kind == Kind.biotech, "core": was_core, "distressed": bool(d.distressed),
         "_warmup": model.month < 0,

@@ -372,16 +372,23 @@ class LicensingMarket(mesa.Model):
         return count
 
     # ----------------------------------------------------------------------- market
-    def diligence_duration(self, stage: int) -> int:
-        """Months from first talks to signing: longer in a cool market and for data-rich assets."""
+    def diligence_work(self, stage: int) -> float:
+        """Months of diligence at a normal pace: more data (later stages) takes longer."""
+        median = self.sc.market.diligence_months * self.diligence_factor_by_stage[stage]
+        return max(1.0, median * float(self.rng.lognormal(0.0, 0.3)))
+
+    def diligence_pace(self) -> float:
+        """Work done per month: a cool market (low funding) slows talks (RT23: ~9 -> ~12 months)."""
         m = self.sc.market
-        median = m.diligence_months + m.cool_market_months * max(0.0, 1.0 - min(self.now["funding"], 1.0))
-        median *= self.diligence_factor_by_stage[stage]
-        return max(1, int(round(median * self.rng.lognormal(0.0, 0.3))))
+        slow = m.cool_market_months * max(0.0, 1.0 - min(self.now["funding"], 1.0))
+        return m.diligence_months / (m.diligence_months + slow) if m.diligence_months > 0 else 1.0
 
     def close_diligence(self) -> None:
-        due = [d for d in self.pending if d.end <= self.month]
-        self.pending = [d for d in self.pending if d.end > self.month]
+        pace = self.diligence_pace()
+        for d in self.pending:
+            d.done += pace
+        due = [d for d in self.pending if d.done >= d.work - 1e-9]
+        self.pending = [d for d in self.pending if d.done < d.work - 1e-9]
         for d in due:
             market.close_diligence(self, d)
 

@@ -8,6 +8,7 @@ from sim.scenarios.loader import (
     SHIPPED_DIR,
     apply_overrides,
     load_scenario,
+    load_yaml_model,
     scenario_to_dict,
     shipped_scenarios,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Scenario",
     "apply_overrides",
     "load_scenario",
+    "load_yaml_model",
     "scenario_to_dict",
     "shipped_scenarios",
 ]

@@ -9,6 +9,10 @@ the line and column where the user wrote it::
 Precedence, lowest first: schema defaults < the scenario a file ``extends`` (recursively) < the
 file < overrides (dotted paths such as ``drivers.funding.scale``). Mappings from a child are
 deep-merged over its parent's key by key; lists and scalars replace.
+
+:func:`load_yaml_model` applies the same reading and error rules to any other pydantic model
+kept in a YAML file (experiment files, calibration targets, ...), and hands back a locator so
+that checks made after validation can name ``file:line:col`` too.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ import difflib
 import os
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -36,6 +40,7 @@ __all__ = [
     "SHIPPED_DIR",
     "apply_overrides",
     "load_scenario",
+    "load_yaml_model",
     "scenario_to_dict",
     "shipped_scenarios",
 ]
@@ -44,6 +49,9 @@ __all__ = [
 SHIPPED_DIR = Path(sim.__file__).resolve().parents[1] / "scenarios"
 
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+#: How an error location is named in messages: ``(loc, file data) -> name``, None for the dotted path.
+PathNamer = Callable[[Loc, Mapping[str, Any]], str | None]
 
 
 @dataclass(frozen=True)
@@ -101,16 +109,7 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
     merged: dict[str, Any] = {}
     for src in reversed(sources):  # parents first, so each child is merged over them
         merged = _deep_merge(merged, src.data)
-    if overrides:
-        for key, value in overrides.items():
-            try:
-                _set_path(merged, key, value)
-            except _OverrideError as exc:
-                raise UserError(f"{sources[0].label}: override {key}: {exc}") from None
-    try:
-        return Scenario.model_validate(merged)
-    except ValidationError as exc:
-        raise UserError(_explain(exc, sources, overrides or {}, prefix=f"{sources[0].label}: ")) from None
+    return _override_and_validate(merged, overrides or {}, sources, prefix=f"{sources[0].label}: ")
 
 
 def apply_overrides(scenario_or_dict: Scenario | Mapping[str, Any], overrides: Mapping[str, Any]) -> Scenario:
@@ -136,15 +135,67 @@ def apply_overrides(scenario_or_dict: Scenario | Mapping[str, Any], overrides: M
         data = scenario_or_dict.model_dump()
     else:
         data = copy.deepcopy(dict(scenario_or_dict))
+    return _override_and_validate(data, overrides, [], prefix="")
+
+
+def load_yaml_model(
+    path: str | os.PathLike[str],
+    model: type[M],
+    *,
+    what: str = "file",
+    name_path: PathNamer | None = None,
+) -> tuple[M, Callable[[Sequence[str | int]], str]]:
+    """Read one YAML file and validate it as ``model``, with the scenario loader's error rules.
+
+    Args:
+        path: The YAML file (named in messages as given).
+        model: The pydantic model the whole file must satisfy.
+        what: What the file is, for messages (``"experiment file"`` gives
+            ``x.yaml: experiment file not found``).
+        name_path: Optional ``(loc, data) -> name`` for naming an error's location in messages
+            (e.g. ``target C3`` for ``targets.2``); None or a None result keeps the dotted path.
+
+    Returns:
+        The validated model, and ``where(loc)``: the ``file:line:col`` of the deepest node along
+        ``loc`` that the file has (the top of the file when none), for checks made after
+        validation.
+
+    Raises:
+        UserError: One line: a missing or unreadable file, invalid YAML (with its line and
+            column), a top level that is not a mapping, a key given twice, or the first schema
+            error as ``file:line:col: dotted.path: what is wrong`` (unknown fields with a
+            did-you-mean, type and range errors with what is allowed) plus how many more.
+    """
+    label = os.fspath(path)
+    src = _read_source(Path(path), label, what=what, kind=what, unique_keys=True)
+    try:
+        obj = model.model_validate(src.data)
+    except ValidationError as exc:
+        raise UserError(_explain(exc, model, [src], {}, prefix=f"{label}: ", name_path=name_path)) from None
+    return obj, _locator(src)
+
+
+def _locator(src: _Source) -> Callable[[Sequence[str | int]], str]:
+    """``where(loc) -> "file:line:col"`` over one file's node tree."""
+
+    def where(loc: Sequence[str | int]) -> str:
+        return f"{src.label}{_mark(_locate_in(src, tuple(loc))[1].start_mark)}"
+
+    return where
+
+
+def _override_and_validate(data: dict[str, Any], overrides: Mapping[str, Any], sources: list[_Source],
+                           prefix: str) -> Scenario:
+    """Set each override in ``data`` (changed in place), then validate it as a Scenario."""
     for key, value in overrides.items():
         try:
             _set_path(data, key, value)
         except _OverrideError as exc:
-            raise UserError(f"override {key}: {exc}") from None
+            raise UserError(f"{prefix}override {key}: {exc}") from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise UserError(_explain(exc, [], overrides, prefix="")) from None
+        raise UserError(_explain(exc, Scenario, sources, overrides, prefix=prefix)) from None
 
 
 # ------------------------------------------------------------------------ reading files
@@ -182,14 +233,20 @@ def _display(path: Path, absolute: bool) -> str:
         return str(path)
 
 
-def _read_source(path: Path, label: str) -> _Source:
-    """Read one scenario file; every failure is a one-line UserError naming the file."""
+def _read_source(path: Path, label: str, *, what: str = "file", kind: str = "scenario file",
+                 unique_keys: bool = False) -> _Source:
+    """Read one YAML file; every failure is a one-line UserError naming the file.
+
+    ``what`` names the file when it is missing, ``kind`` when it is a directory. With
+    ``unique_keys`` a key written twice in one mapping is an error (scenarios keep YAML's rule,
+    the last one wins, so existing files load as before).
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise UserError(f"{label}: file not found") from None
+        raise UserError(f"{label}: {what} not found") from None
     except IsADirectoryError:
-        raise UserError(f"{label}: is a directory, not a scenario file") from None
+        raise UserError(f"{label}: is a directory, not {_article(kind)} {kind}") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
@@ -202,10 +259,34 @@ def _read_source(path: Path, label: str) -> _Source:
     except yaml.YAMLError as exc:
         raise UserError(f"{label}: invalid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        what = "the file is empty" if data is None else f"got {_show(data)}"
+        got = "the file is empty" if data is None else f"got {_show(data)}"
         raise UserError(f"{label}{_mark(root.start_mark if root else None)}: the top level must be a mapping of "
-                        f"field: value lines ({what})")
+                        f"field: value lines ({got})")
+    if unique_keys:
+        _check_unique_keys(label, root, ())
     return _Source(path=path.resolve(), label=label, data=data, root=root)
+
+
+def _check_unique_keys(label: str, node: yaml.Node, loc: Loc) -> None:
+    """A key written twice in one mapping is an error at its second place."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[tuple[str, Any]] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None:
+                here = (*loc, key)
+                if (key_node.tag, key) in seen:
+                    raise UserError(f"{label}{_mark(key_node.start_mark)}: {_dotted(here)}: duplicate key; "
+                                    "each field may appear once")
+                seen.add((key_node.tag, key))
+                _check_unique_keys(label, value_node, here)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_unique_keys(label, item, (*loc, i))
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
@@ -314,9 +395,9 @@ def _schema_child(tp: Any, seg: str | int) -> tuple[Any, FieldInfo | None]:
     raise TypeError(seg)
 
 
-def _schema_at(loc: Sequence[str | int]) -> tuple[Any, FieldInfo | None] | None:
-    """The schema type and FieldInfo at ``loc`` (None when the path leaves the schema)."""
-    tp: Any = Scenario
+def _schema_at(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[Any, FieldInfo | None] | None:
+    """The schema type and FieldInfo at ``loc`` in ``model`` (None when the path leaves the schema)."""
+    tp: Any = model
     field: FieldInfo | None = None
     for seg in loc:
         try:
@@ -400,27 +481,30 @@ def _default_data(field: FieldInfo | None) -> Any:
 # ---------------------------------------------------------------------- explaining errors
 
 
-def _explain(exc: ValidationError, sources: list[_Source], overrides: Mapping[str, Any], prefix: str) -> str:
+def _explain(exc: ValidationError, model: type[BaseModel], sources: list[_Source], overrides: Mapping[str, Any],
+             prefix: str, name_path: PathNamer | None = None) -> str:
     """One line for a pydantic ValidationError: the first error, located, plus how many more."""
     errors = exc.errors(include_url=False)
-    line = _explain_one(errors[0], sources, overrides, prefix)
+    line = _explain_one(errors[0], model, sources, overrides, prefix, name_path)
     if len(errors) > 1:
         line += f" (and {len(errors) - 1} more)"
     return line
 
 
-def _explain_one(err: ErrorDetails, sources: list[_Source], overrides: Mapping[str, Any], prefix: str) -> str:
+def _explain_one(err: ErrorDetails, model: type[BaseModel], sources: list[_Source], overrides: Mapping[str, Any],
+                 prefix: str, name_path: PathNamer | None) -> str:
     loc: Loc = tuple(err["loc"])
-    detail = _describe(err, loc)
+    detail = _describe(err, loc, model)
     if loc:
-        text = f"{_dotted(loc)}: {detail}"
+        name = name_path(loc, sources[0].data if sources else {}) if name_path else None
+        text = f"{name or _dotted(loc)}: {detail}"
         candidates = [_refine(loc, detail)]
     else:
-        # Scenario-level validators have no loc; their messages start with the dotted path.
+        # Model-level validators have no loc; their messages start with the dotted path.
         text = detail
-        lead = _leading_path(detail)
+        lead = _leading_path(detail, model)
         candidates = [lead]
-        if lead == ("end",):
+        if lead == ("end",) and "start" in model.model_fields:
             candidates.append(("start",))  # end inherited from a parent or the default: blame start
     for path, value in overrides.items():
         opath = tuple(path.split("."))
@@ -459,22 +543,22 @@ def _refine(loc: Loc, detail: str) -> Loc:
     return (*loc, "points", m.group(1)) if m else loc
 
 
-def _leading_path(message: str) -> Loc:
+def _leading_path(message: str, model: type[BaseModel]) -> Loc:
     """The dotted path a model-level message starts with (``assets.success.phase1 = 1.5; ...``)."""
     m = _LEADING_PATH.match(message)
     if not m:
         return ()
     path = tuple(m.group(1).split("."))
-    return path if path[0] in Scenario.model_fields else ()
+    return path if path[0] in model.model_fields else ()
 
 
-def _describe(err: ErrorDetails, loc: Loc) -> str:
+def _describe(err: ErrorDetails, loc: Loc, model: type[BaseModel]) -> str:
     """What is wrong and what is allowed, in the user's terms."""
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
     if kind == "extra_forbidden":
-        at = _schema_at(loc[:-1])
+        at = _schema_at(model, loc[:-1])
         hint = _did_you_mean(str(loc[-1]), _field_names(at[0]) if at else [])
         return "unknown field" + (f"; {hint}" if hint else "")
     if kind == "missing":
@@ -483,7 +567,7 @@ def _describe(err: ErrorDetails, loc: Loc) -> str:
     if expected:
         return f"expected {expected} (got {_show(got)})"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return f"{_show(got)} is out of range; allowed {_allowed_range(loc, ctx)}"
+        return f"{_show(got)} is out of range; allowed {_allowed_range(model, loc, ctx)}"
     if kind == "string_pattern_mismatch":
         return f"{_show(got)} does not match the pattern {ctx.get('pattern')}"
     return str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -507,10 +591,10 @@ def _expected(kind: str) -> str | None:
     return None
 
 
-def _allowed_range(loc: Loc, ctx: Mapping[str, Any]) -> str:
+def _allowed_range(model: type[BaseModel], loc: Loc, ctx: Mapping[str, Any]) -> str:
     """``1 to 20000`` from the field's ge/le (or gt/lt) constraints; pydantic's ctx as a fallback."""
     bounds: dict[str, Any] = dict(ctx)
-    at = _schema_at(loc)
+    at = _schema_at(model, loc)
     if at and at[1] is not None:
         for meta in at[1].metadata:
             for name in ("ge", "gt", "le", "lt"):

@@ -398,8 +398,8 @@ class Market(Strict):
                              ge=0.0, le=3.0)
     diligence_months: float = P(9.0, "median months from first talks to signing", unit="months", ge=0.0,
                                 le=60, source="RT23")
-    cool_market_months: float = P(4.0, "extra diligence months when the funding index is 0 (median ~12 in a "
-                                  "cool market)", unit="months", ge=0.0, le=60, source="RT23")
+    cool_market_months: float = P(4.0, "extra diligence months, per normal diligence, when the funding index "
+                                  "is 0: talks slow while the market is cool (median ~12 in a cool market)", unit="months", ge=0.0, le=60, source="RT23")
     diligence_stage_factor: dict[str, float] = P(
         {"preclinical": 0.65, "phase1": 0.85, "phase2": 1.0, "phase3": 1.1, "filed": 1.15, "approved": 1.2},
         "diligence time relative to the median, by stage: more data takes longer to check", unit="x",
