@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shutil
 import subprocess
@@ -29,7 +31,8 @@ def run_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
     scenario = root / "tiny.yaml"
     scenario.write_text("name: tiny\nextends: baseline\nend: 2020-12\n"
-                        "population: {biotechs: 60, top_mncs: 5, mid_size: 8, incubators: 2, regional: 3}\n")
+                        "population: {biotechs: 60, top_mncs: 5, mid_size: 8, incubators: 2, regional: 3}\n"
+                        "mnc: {attention: 0.06, hurdle: 0.3}\n")
     out = root / "run"
     res = _cli("run", str(scenario), "--out", str(out), "--replications", "2", "--workers", "1")
     assert res.returncode == 0, res.stderr[-2000:]
@@ -123,6 +126,78 @@ def test_report_of_a_batch_folder(run_dir, tmp_path):
     for text in ("Runs", "runs ok", "19", "Distributions across runs", "Failed runs", "ValueError: boom",
                  "Market charts"):
         assert text in html, text
+
+
+@pytest.fixture(scope="module")
+def smoke_batch(tmp_path_factory) -> Path:
+    """A real `licsim batch experiments/smoke.yaml` folder, analysed with `licsim analyze`."""
+    out = tmp_path_factory.mktemp("report_batch") / "smoke"
+    res = _cli("batch", "experiments/smoke.yaml", "--workers", "1", "--out", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    res = _cli("analyze", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (out / "runs").is_dir() and (out / "deals").is_dir() and list((out / "analysis").glob("*.png"))
+    return out
+
+
+def test_report_of_a_real_batch_folder(smoke_batch):
+    res = _cli("report", str(smoke_batch))
+    assert res.returncode == 0, res.stderr
+    path = Path(res.stdout.strip().splitlines()[-1])
+    assert path == smoke_batch / "report.html"
+    html = path.read_text()
+    _assert_self_contained(html)
+    manifest = json.loads((smoke_batch / "manifest.json").read_text())
+    assert "<title>licsim report: smoke</title>" in html  # the experiment's name, from the manifest
+    for text in ("Experiment", "grid (4 points, 3 replications, 12 runs)", "runs ok", "runs failed",
+                 "Outcomes by design point", "Outcomes across all runs", "Analysis (licsim analyze)",
+                 "Market charts", "Largest deals"):
+        assert text in html, text
+    for name in manifest["outcomes"]:
+        assert name in html, name
+    for p in manifest["parameters"]:
+        assert p["path"] in html, p["path"]
+    # per-point means of the runs table
+    runs = pd.read_parquet(smoke_batch / "runs")
+    assert len(runs) == 12
+    per_point = html.split("Outcomes by design point")[1].split("</table>")[0]
+    for mean in runs[runs.status == "ok"].groupby("point")["deals_2024"].mean():
+        assert f"{mean:,.4g}" in per_point, mean
+    # every chart `licsim analyze` drew is embedded as is
+    images = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    for png in sorted((smoke_batch / "analysis").glob("*.png")):
+        assert base64.b64encode(png.read_bytes()).decode("ascii") in images, png.name
+    assert len(images) >= len(list((smoke_batch / "analysis").glob("*.png"))) + 4 + 1  # + deal charts, histograms
+    assert "Table: runs" not in html and "Table: analysis/points.csv" not in html  # summarised, not dumped
+
+
+def test_report_of_a_sensitivity_batch_embeds_its_indices(tmp_path):
+    from sim.experiments.analysis import analyze
+    from sim.experiments.batch import run_batch
+    from sim.experiments.executors import SerialExecutor
+    from sim.experiments.loader import load_experiment
+    from sim.experiments.toy import toy_run
+
+    exp = tmp_path / "sens.yaml"
+    exp.write_text("name: sens\nbase: baseline\ndesign: {kind: sobol, samples: 8}\n"
+                   "parameters:\n  drivers.funding.scale: {low: 0.5, high: 1.5}\n"
+                   "  mnc.trust_sensitivity: {low: 0.0, high: 0.2}\n"
+                   "outcomes: [deals_2024, upfront_usd_2024]\n")
+    out = tmp_path / "out"
+    assert run_batch(load_experiment(exp), out, SerialExecutor(), run_fn=toy_run, progress=False).complete
+    before = R.build_report(out)
+    _assert_self_contained(before)
+    assert "licsim analyze" in before and "Sobol indices" not in before  # says how to get the analysis
+    assert "Market charts" not in before  # no deal ledgers kept
+    analyze(out)
+    html = R.build_report(out)
+    _assert_self_contained(html)
+    assert "Sobol indices" in html and "analysis/sobol.csv" in html
+    for name in ("deals_2024", "upfront_usd_2024"):
+        png = out / "analysis" / f"sensitivity_{name}.png"
+        assert png.is_file()
+        assert base64.b64encode(png.read_bytes()).decode("ascii") in html
+        assert f"sensitivity of {name}" in html
 
 
 def test_report_of_a_folder_with_only_pictures_and_tables(tmp_path):
