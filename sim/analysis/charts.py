@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.analysis.metrics import LICENSEE_KINDS  # noqa: E402
-from sim.io import atomic_path  # noqa: E402
+from sim.io import write_figure  # noqa: E402
 from sim.scenarios.schema import STAGES  # noqa: E402
 
 STAGE_COLOURS = ["#2c7fb8", "#41b6c4", "#a1dab4", "#fdae61", "#f46d43", "#a50026"]
@@ -23,13 +23,6 @@ def band(yearly: pd.DataFrame, column: str) -> pd.DataFrame:
     """Mean, 5th and 95th percentile of ``column`` across replications, by year."""
     g = yearly.groupby("year")[column]
     return pd.DataFrame({"mean": g.mean(), "lo": g.quantile(0.05), "hi": g.quantile(0.95)})
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def _with_band(ax: plt.Axes, b: pd.DataFrame, label: str, colour: str, scale: float = 1.0, replications: int = 1):
@@ -61,7 +54,7 @@ def write_run_charts(yearly: pd.DataFrame, outdir: Path, title: str = "") -> lis
     ax.set_title(f"China out-licensing deals per year by stage at signing{suffix}\n{title}")
     ax.set_ylabel("deals")
     ax.legend(ncol=3, fontsize=8)
-    paths.append(_save(fig, outdir / "deals_by_stage.png"))
+    paths.append(write_figure(fig, outdir / "deals_by_stage.png"))
 
     # 2. Upfront per year against primary financing.
     fig, ax = plt.subplots(figsize=(9, 4.8))
@@ -70,7 +63,7 @@ def write_run_charts(yearly: pd.DataFrame, outdir: Path, title: str = "") -> lis
     ax.set_ylabel("US$ billion per year")
     ax.set_title(f"Upfront payments vs primary financing of Chinese biotechs{suffix}\n{title}")
     ax.legend()
-    paths.append(_save(fig, outdir / "upfront_vs_financing.png"))
+    paths.append(write_figure(fig, outdir / "upfront_vs_financing.png"))
 
     # 3. Stage share over time.
     fig, ax = plt.subplots(figsize=(9, 4.8))
@@ -79,7 +72,7 @@ def write_run_charts(yearly: pd.DataFrame, outdir: Path, title: str = "") -> lis
     ax.set_ylabel("% of deals")
     ax.set_title(f"Stage of assets at signing, share of deals{suffix}\n{title}")
     ax.legend(ncol=3, fontsize=8)
-    paths.append(_save(fig, outdir / "stage_share.png"))
+    paths.append(write_figure(fig, outdir / "stage_share.png"))
 
     # 4. Counterparty mix.
     fig, ax = plt.subplots(figsize=(9, 4.8))
@@ -91,5 +84,5 @@ def write_run_charts(yearly: pd.DataFrame, outdir: Path, title: str = "") -> lis
     ax.set_ylabel("% of deals")
     ax.set_title(f"Who licenses Chinese assets (licensee kind){suffix}\n{title}")
     ax.legend(ncol=4, fontsize=8)
-    paths.append(_save(fig, outdir / "counterparty_mix.png"))
+    paths.append(write_figure(fig, outdir / "counterparty_mix.png"))
     return paths

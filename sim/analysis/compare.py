@@ -386,7 +386,7 @@ def comparison_figure(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRu
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.io import atomic_path
+    from sim.io import write_figure
 
     months = sorted(set(runs_a[0].monthly["_mi"]) & set(runs_b[0].monthly["_mi"]))
     years = sorted({m // 12 for m in months})
@@ -446,11 +446,7 @@ def comparison_figure(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRu
     fig.suptitle(f"{labels[1]} vs {labels[0]} (same seeds; shaded: comparison window; bands: 90% of runs)",
                  fontsize=11)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=100)
 
 
 # ------------------------------------------------------------------------------ the command

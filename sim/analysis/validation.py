@@ -909,7 +909,7 @@ def validation_figure(yearly: pd.DataFrame, targets: TargetSet, path: str | os.P
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.io import atomic_path
+    from sim.io import write_figure
 
     if last_year is None:
         ends = [parse_period(p).end // 12 for t in targets.gated()
@@ -949,11 +949,7 @@ def validation_figure(yearly: pd.DataFrame, targets: TargetSet, path: str | os.P
     axes[0, 0].legend(fontsize=7, loc="upper left")
     fig.suptitle(title or "Simulated against observed", fontsize=11)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=110)
 
 
 # ============================================================================ replications
