@@ -155,3 +155,22 @@ def test_calibrate_cli(experiment: Path, tmp_path: Path, monkeypatch, capsys):
     assert (out / "scorecard_confirm.csv").is_file()
     bad = run_cli(monkeypatch, capsys, "calibrate", tmp_path / "nope.yaml")
     assert bad.returncode == 2 and "experiment file not found" in bad.stderr
+
+
+def test_select_top_keeps_the_candidate_that_passes_most_on_held_out_replications(experiment: Path, tmp_path: Path):
+    from rich.console import Console
+
+    experiment.write_text(experiment.read_text().replace("\ntrials: 2\n", "\ntrials: 3\nselect_top: 3\nconfirm_replications: 2\n"))
+    out = tmp_path / "sel"
+    quiet = Console(file=open("/dev/null", "w"), width=200)
+    res = run_calibration(experiment, out=out, workers=1, console=quiet)
+    sel = pd.read_csv(out / "selection.csv")
+    assert len(sel) == 3 and set(sel["trial"]) == {0, 1, 2}
+    best_passed = sel["held_out_passed"].max()
+    winners = sel[sel["held_out_passed"] == best_passed]
+    chosen = winners.sort_values(["held_out_loss", "trial"]).iloc[0]
+    written = yaml.safe_load((out / "best_params.yaml").read_text())
+    assert written["trial"] == int(chosen["trial"]) == res.best_trial
+    assert "held-out validation" in (out / "best_params.yaml").read_text()
+    confirm = pd.read_csv(out / "scorecard_confirm.csv")
+    assert int(confirm.loc[confirm["gate"], "passed"].sum()) == best_passed

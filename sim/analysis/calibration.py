@@ -34,7 +34,9 @@ Method
   loss, targets passed, parameters, best so far), ``best_params.yaml`` (dotted overrides and a
   nested patch to paste into the scenario), ``scorecard.csv`` (the best candidate's scorecard),
   and with ``confirm_replications`` also ``scorecard_confirm.csv``: the best candidate rerun
-  with more replications, since the best of many noisy candidates flatters itself.
+  with more replications, since the best of many noisy candidates flatters itself. With
+  ``select_top`` K > 1 the K lowest-loss trials are all rerun on those held-out replications and
+  the one passing most targets is kept (``selection.csv``; ties: lower held-out loss).
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ class Experiment(_Strict):
     batch: int | None = Field(None, ge=1, le=256)
     include_start: bool = True
     confirm_replications: int = Field(0, ge=0, le=10000)
+    select_top: int = Field(1, ge=1, le=100)
     significant_digits: int = Field(4, ge=2, le=15)
     simulate_until: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
     out: str | None = None
@@ -303,7 +306,8 @@ def _history(study: Any, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int]) -> CalibrationResult | None:
+def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int],
+                   chosen: int | None = None, selection_note: str = "") -> CalibrationResult | None:
     from optuna.trial import TrialState
 
     from sim.io import atomic_path, write_csv
@@ -315,6 +319,8 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
     if not done:
         return None
     best = min(done, key=lambda t: (t.value, t.number))
+    if chosen is not None:
+        best = next(t for t in done if t.number == chosen)
     values = best.user_attrs.get("values", best.params)
     card = pd.DataFrame(best.user_attrs.get("scorecard", []))
     for col in ("band_low", "band_high"):
@@ -325,6 +331,7 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
               f"# written by `licsim calibrate` on {time.strftime('%Y-%m-%d %H:%M')}.\n"
               f"# loss {best.value:.4g}; {best.user_attrs.get('passed')}/{best.user_attrs.get('gated')} targets pass "
               f"on {exp.spec.replications} replications (root seed {exp.spec.seed}).\n"
+              f"{selection_note}"
               f"# Apply: paste scenario_patch into {exp.scenario_path}, or\n"
               f"#   load_scenario(path, overrides=overrides) / apply_overrides(scenario, overrides).\n")
     doc = {
@@ -482,15 +489,38 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         print_scorecard(best_card, console, title=f"best fit (trial {res.best_trial}, {spec.replications} replications)")
     n_confirm = spec.confirm_replications if confirm is None else confirm
     if n_confirm:
+        from optuna.trial import TrialState
+
         from sim.analysis.validation import map_replications
         from sim.io import write_csv
 
-        sc = apply_overrides(full, res.best_params)
+        # The fit sees only `replications` seeds, so the lowest loss can be luck. Rerun the best
+        # `select_top` candidates on held-out replications (the scenario's own seeds, as validate
+        # uses) and keep the one that passes most targets there (ties: lower loss).
+        done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
+                      key=lambda t: (t.value, t.number))[: max(1, spec.select_top)]
         conf_seeds = replication_seeds(full.seed, n_confirm)
-        outs = map_replications(sc, conf_seeds, workers, runner=runner)
-        card = evaluate(targets, prepare_runs(outs, targets.universe))
+        names = list(spec.parameters)
+        scored = []
+        for t in done:
+            values = t.user_attrs.get("values", t.params)
+            sc = apply_overrides(full, {k: values[k] for k in names if k in values})
+            outs = map_replications(sc, conf_seeds, workers, runner=runner)
+            card = evaluate(targets, prepare_runs(outs, targets.universe))
+            held_loss, _ = loss_of(card, spec.loss)
+            scored.append((int(card.gated["passed"].sum()), -held_loss, -t.number, t, card))
+            if len(done) > 1:
+                console.print(f"held-out check: trial {t.number:4d}  fit loss {t.value:9.3f}  "
+                              f"pass {scored[-1][0]}/{len(card.gated)} on {n_confirm} replications")
+        passed, neg_loss, _, pick, card = max(scored, key=lambda x: x[:3])
+        if len(done) > 1:
+            write_csv(pd.DataFrame([{"trial": x[3].number, "fit_loss": x[3].value, "held_out_passed": x[0],
+                                     "held_out_loss": -x[1]} for x in scored]), out / "selection.csv")
+            note = (f"# Chosen among the {len(done)} lowest-loss trials by held-out validation: {passed} targets "
+                    f"pass on {n_confirm} replications (selection.csv).\n")
+            res = _write_outputs(study, exp, out, seeds, chosen=pick.number, selection_note=note) or res
         write_csv(card.table, out / "scorecard_confirm.csv")
-        print_scorecard(card, console, title=f"best fit confirmed on {n_confirm} fresh replications "
+        print_scorecard(card, console, title=f"trial {pick.number} on {n_confirm} held-out replications "
                                              f"(the scenario's root seed {full.seed}, as validate uses)")
         res.confirm = card
     console.print(f"wrote {out}/best_params.yaml, loss_history.csv, scorecard.csv")
