@@ -353,7 +353,6 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
                     timeout_minutes: float | None = None, runner: str = DEFAULT_RUNNER,
                     console: Any = None) -> CalibrationResult:
     """Fit the experiment's free parameters; resumable from ``<out>/optuna.db``."""
-    import optuna
     from optuna.trial import TrialState
     from rich.console import Console
 

@@ -38,7 +38,7 @@ class AssetBook:
 
     INT_COLUMNS = {"originator": np.int32, "developer": np.int32, "stage": np.int8, "status": np.int8,
                    "area": np.int8, "modality": np.int8, "novelty": np.int8, "created": np.int32,
-                   "deal_id": np.int32, "approved_month": np.int32}
+                   "approved_month": np.int32}
     FLOAT_COLUMNS = ("quality", "progress", "duration", "speed")
     BOOL_COLUMNS = ("global_data", "core", "in_play", "paused")
 

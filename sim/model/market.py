@@ -247,7 +247,6 @@ def close_diligence(model: "LicensingMarket", d: Diligence) -> bool:
     """Finish a diligence: sign the deal or let it fail. Returns True when signed."""
     book, ent = model.book, model.ent
     book.in_play[d.asset] = False
-    buyer = model.buyers[d.buyer]
     still_held = (book.rights[d.asset][d.mask] == d.seller).all()
     if book.status[d.asset] != 0 or not ent.alive[d.seller] or not still_held:
         return False
@@ -268,7 +267,7 @@ def close_diligence(model: "LicensingMarket", d: Diligence) -> bool:
 
 
 def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
-    sc, book, ent, acc = model.sc, model.book, model.ent, model.accounts
+    sc, book, ent = model.sc, model.book, model.ent
     buyer = model.buyers[d.buyer]
     stage = int(book.stage[d.asset])
     seller_kind = Kind(int(ent.kind[d.seller]))

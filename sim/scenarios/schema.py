@@ -488,11 +488,8 @@ class Scenario(Strict):
                 raise ValueError(f"{field}: {value!r} is not a stage; allowed {', '.join(STAGES)}")
         _check_keys(self.biotech.core_hold_stage, ["ipo_first", "partnership_first"], "biotech.core_hold_stage",
                     complete=True)
-        for name in ("success",):
-            for k, v in getattr(self.assets, name).items():
-                if not 0.0 <= v <= 1.0:
-                    raise ValueError(f"assets.{name}.{k} = {v}; allowed 0 to 1")
-        for table, label in [(self.market.upfront_share, "market.upfront_share"),
+        for table, label in [(self.assets.success, "assets.success"),
+                             (self.market.upfront_share, "market.upfront_share"),
                              (self.market.royalty_rate, "market.royalty_rate")]:
             for k, v in table.items():
                 if not 0.0 <= v <= 1.0:
