@@ -17,7 +17,7 @@ start: 2021-01
 end: 2023-12
 population: {biotechs: 60, top_mncs: 6, mid_size: 12, incubators: 3, regional: 6}
 # A small market offers few assets; BD teams screen a share of them, so screen more here.
-mnc: {attention: 0.06, hurdle: 0.3}
+mnc: {attention: 0.15, hurdle: 0.2}
 """
 
 

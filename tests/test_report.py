@@ -32,7 +32,7 @@ def run_dir(tmp_path_factory) -> Path:
     scenario = root / "tiny.yaml"
     scenario.write_text("name: tiny\nextends: baseline\nend: 2020-12\n"
                         "population: {biotechs: 60, top_mncs: 5, mid_size: 8, incubators: 2, regional: 3}\n"
-                        "mnc: {attention: 0.06, hurdle: 0.3}\n")
+                        "mnc: {attention: 0.15, hurdle: 0.2}\n")
     out = root / "run"
     res = _cli("run", str(scenario), "--out", str(out), "--replications", "2", "--workers", "1")
     assert res.returncode == 0, res.stderr[-2000:]

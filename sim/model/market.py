@@ -7,7 +7,9 @@ Design notes (one month, in order):
 2. Valuation, as one (offers x buyers) matrix:
        W[o,b] = V_o * share[o,b] * appetite[b, stage_o] * trust_factor[o,b] * urgency_b * fit[o,b] * e^(noise)
    V_o is the risk-adjusted NPV of worldwide rights; trust_factor = 1 - sensitivity * (1 - trust_b)
-   * data_weight(stage) for China-only data (one fifth of that for a global data package).
+   * max(data_weight(stage), novelty_data_weight(novelty)) for China-only data (one fifth of that
+   for a global data package): a buyer takes on trust the clinical data or, for novel biology,
+   the originator's own science.
    The seller's ask = own_share(funding) * V_o * share * novelty_own/novelty * runway factor.
 3. Matching. A buyer pursues an offer when W - ask >= hurdle * W (a China deal must beat
    sourcing elsewhere), it has BD capacity and can afford the upfront. Offers with the
@@ -173,7 +175,10 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     ask = own * v_world * share * factor * np.where(book.paused[a], sc.biotech.paused_ask, 1.0)
     # Buyer's value of each screened pair.
     china_only = ~book.global_data[a]
-    data = model.data_weight_by_stage[stage] * np.where(china_only, 1.0, 0.2)
+    # What the buyer must take on trust: the clinical data (by stage) or, for novel biology, the
+    # originator's own science (by novelty), whichever weighs more.
+    reliance = np.maximum(model.data_weight_by_stage[stage], model.data_weight_by_novelty[book.novelty[a]])
+    data = reliance * np.where(china_only, 1.0, 0.2)
     tf = 1.0 - sc.mnc.trust_sensitivity * (1.0 - bt["trust"][b]) * data[o]
     fit = np.where(focus[o, j], 1.0, 0.7)
     noise = model.rng.normal(0.0, sc.market.quality_noise, size=o.size)
@@ -234,7 +239,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         b = int(bidders[pick])
         model.buyers[b].credits -= 1.0
         model.book.in_play[asset] = True
-        work = model.diligence_work(int(model.book.stage[asset]))
+        work = model.diligence_work(asset)
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
                                  mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=value,
                                  start=model.month, work=work, distressed=bool(offers.distressed[o]),

@@ -102,7 +102,9 @@ class LicensingMarket(mesa.Model):
         self.upfront_share_by_stage = np.array([scenario.market.upfront_share[s] for s in STAGES])
         self.funding_elasticity_by_stage = np.array([scenario.biotech.funding_value_elasticity[s] for s in STAGES])
         self.diligence_factor_by_stage = np.array([scenario.market.diligence_stage_factor[s] for s in STAGES])
+        self.diligence_factor_by_novelty = np.array([scenario.market.diligence_novelty_factor[x] for x in NOVELTIES])
         self.data_weight_by_stage = np.array([scenario.mnc.data_weight[s] for s in STAGES])
+        self.data_weight_by_novelty = np.array([scenario.mnc.novelty_data_weight[x] for x in NOVELTIES])
         self.own_novelty_ratio = np.array([scenario.biotech.own_novelty_value[x] / scenario.assets.novelty_value[x]
                                            for x in NOVELTIES])
         self._create_buyers()
@@ -277,12 +279,16 @@ class LicensingMarket(mesa.Model):
         # Stage gate: a finished stage leads into a costlier clinical phase only if the biotech
         # can fund it; otherwise the programme waits at the gate (and is shopped, QM24).
         stage = book.stage[:n].astype(int)
-        ready = active & self_run & (book.progress[:n] >= book.duration[:n]) & (stage < Stage.phase3)
+        # (checked in the month the stage would end, before the programme moves on)
+        ready = active & self_run & (book.progress[:n] + 1.0 >= book.duration[:n]) & (stage < Stage.phase3)
         extra = book.cost[np.minimum(stage + 1, APPROVED)] - book.cost[stage]
         cash = self.accounts.cash[orig]
         with np.errstate(divide="ignore", invalid="ignore"):
             runway_next = cash / np.maximum(ent.burn[orig] + extra, 1e-9)
         gated = ready & (runway_next < sc.biotech.gate_runway_months)
+        # A programme in licensing talks waits at the gate too: the buyer will design and fund
+        # the next trial (standard design, FTO; RT23), so the seller does not start it alone.
+        gated |= ready & book.in_play[:n]
         book.paused[:n] = paused | gated
         moving = active & ~book.paused[:n]
         book.progress[:n][moving] += 1.0
@@ -372,9 +378,12 @@ class LicensingMarket(mesa.Model):
         return count
 
     # ----------------------------------------------------------------------- market
-    def diligence_work(self, stage: int) -> float:
-        """Months of diligence at a normal pace: more data (later stages) takes longer."""
-        median = self.sc.market.diligence_months * self.diligence_factor_by_stage[stage]
+    def diligence_work(self, asset: int) -> float:
+        """Months of diligence at a normal pace: more data (later stages) and novel biology
+        (first-in-class, RT23) take longer."""
+        book = self.book
+        median = (self.sc.market.diligence_months * self.diligence_factor_by_stage[int(book.stage[asset])]
+                  * self.diligence_factor_by_novelty[int(book.novelty[asset])])
         return max(1.0, median * float(self.rng.lognormal(0.0, 0.3)))
 
     def diligence_pace(self) -> float:

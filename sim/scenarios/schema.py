@@ -345,6 +345,13 @@ class Mnc(Strict):
         "weight of clinical data in an asset's value by stage: the trust discount scales with it",
         unit="share", source="RT23",
     )
+    novelty_data_weight: dict[str, float] = P(
+        {"first_in_class": 1.0, "best_in_class": 0.6, "fast_follower": 0.2, "me_too": 0.1},
+        "weight of the originator's own evidence in an asset's value by novelty: a first-in-class asset's "
+        "biology is shown only by China-generated data, a follower's target is validated elsewhere; the "
+        "trust discount scales with the larger of this and the stage's data weight (2024: first-in-class "
+        "deals broke the trust threshold)", unit="share", source="RT23, ARC25",
+    )
     stage_appetite: dict[str, dict[str, float]] = P(
         {"US": {"preclinical": 0.3, "phase1": 0.6, "phase2": 1.0, "phase3": 0.9, "filed": 0.8, "approved": 0.6}, "EU": {"preclinical": 0.1, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 0.9, "approved": 0.7}, "JP": {"preclinical": 0.08, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 1.0, "approved": 0.8}},
         "willingness to buy by stage for a buyer of each home culture (UK, CH as EU; KR as JP); "
@@ -401,8 +408,13 @@ class Market(Strict):
     cool_market_months: float = P(4.0, "extra diligence months, per normal diligence, when the funding index "
                                   "is 0: talks slow while the market is cool (median ~12 in a cool market)", unit="months", ge=0.0, le=60, source="RT23")
     diligence_stage_factor: dict[str, float] = P(
-        {"preclinical": 0.65, "phase1": 0.85, "phase2": 1.0, "phase3": 1.1, "filed": 1.15, "approved": 1.2},
+        {"preclinical": 0.8, "phase1": 0.9, "phase2": 1.0, "phase3": 1.1, "filed": 1.1, "approved": 1.1},
         "diligence time relative to the median, by stage: more data takes longer to check", unit="x",
+    )
+    diligence_novelty_factor: dict[str, float] = P(
+        {"first_in_class": 1.3, "best_in_class": 1.1, "fast_follower": 0.95, "me_too": 0.85},
+        "diligence time relative to the median, by novelty: first-in-class assets are slower to close "
+        "(unvalidated biology to check)", unit="x", source="RT23",
     )
     diligence_fail: float = P(0.12, "chance diligence fails on grounds other than trust", unit="probability",
                               ge=0.0, le=1.0)
@@ -471,7 +483,10 @@ class Scenario(Strict):
         _check_keys(self.assets.region_value_share, REGIONS, "assets.region_value_share", complete=True)
         _check_keys(self.market.upfront_share, STAGES, "market.upfront_share", complete=True)
         _check_keys(self.mnc.data_weight, STAGES, "mnc.data_weight", complete=True)
+        _check_keys(self.mnc.novelty_data_weight, NOVELTIES, "mnc.novelty_data_weight", complete=True)
         _check_keys(self.market.diligence_stage_factor, STAGES, "market.diligence_stage_factor", complete=True)
+        _check_keys(self.market.diligence_novelty_factor, NOVELTIES, "market.diligence_novelty_factor",
+                    complete=True)
         _check_keys(self.biotech.funding_value_elasticity, STAGES, "biotech.funding_value_elasticity",
                     complete=True)
         _check_keys(self.biotech.own_novelty_value, NOVELTIES, "biotech.own_novelty_value", complete=True)
