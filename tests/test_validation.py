@@ -13,7 +13,9 @@ import pytest
 
 from sim.analysis.validation import (
     DEFAULT_TARGETS,
+    Measure,
     RunOutput,
+    compute,
     evaluate,
     format_value,
     load_targets,
@@ -388,3 +390,19 @@ def test_validate_cli_exit_0_when_targets_pass(tmp_path: Path, monkeypatch, caps
 def test_validate_cli_bad_input_is_exit_2(tmp_path: Path):
     res = licsim("validate", tmp_path / "missing.yaml", "-n", 1)
     assert res.returncode == 2 and res.stderr.startswith("error: ") and "not found" in res.stderr
+
+
+def test_dated_talks_started_counts_deals_by_the_month_talks_began():
+    """A deal signed in 2022-03 after 6 months of talks began in 2021-09: 'dated: talks_started'."""
+    deals = pd.DataFrame([
+        deal(0, "2022-03", 1.0, 10.0, "phase1", "mnc", "US", 6.0),    # talks from 2021-09
+        deal(0, "2022-12", 1.0, 10.0, "phase1", "mnc", "US", 14.0),   # talks from 2021-10
+        deal(0, "2023-06", 1.0, 10.0, "phase1", "mnc", "US", 12.0),   # talks from 2022-06
+    ], columns=DEAL_COLUMNS)
+    runs = prepare_runs([RunOutput(deals, monthly(0, 1.0), seed=100, replication=0)], {"china_origin": True})
+    by_signing = Measure(metric="deal_median", column="diligence_months", period="2022")
+    by_talks = Measure(metric="deal_median", column="diligence_months", period="2022", dated="talks_started")
+    talks_2021 = Measure(metric="deal_count", period="2021", dated="talks_started")
+    assert compute(by_signing, runs[0]) == pytest.approx(10.0)  # 6 and 14
+    assert compute(by_talks, runs[0]) == pytest.approx(12.0)  # only the deal whose talks began in 2022
+    assert compute(talks_2021, runs[0]) == 2.0

@@ -42,7 +42,9 @@ Filters (``where``, ``among``, ``universe``) map a column to a value, a list of 
 ``{not: value-or-list}``.
 
 Periods: ``2022``, ``2022-H1``, ``2022-Q3``, ``2022-07`` or a range ``2018..2023``
-(``2020-01..2021-06``); both ends inclusive.
+(``2020-01..2021-06``); both ends inclusive. A deal falls in a period by the month it was
+signed, or, with ``dated: talks_started``, by the month its talks began (signing month minus
+``diligence_months``): the market conditions a negotiation ran under.
 
 Parallel replications: :func:`map_replications` (and :func:`map_runs` for mixed jobs) run
 ``sim.model.run.simulate`` in a spawn-context process pool; ``licsim compare`` and
@@ -223,6 +225,7 @@ class Measure(_Strict):
     against: str | None = None
     window: int = Field(12, ge=1, le=120)
     label: str | None = None
+    dated: Literal["signed", "talks_started"] = "signed"
 
     _check_where = field_validator("where", "among", mode="before")(classmethod(lambda cls, v: _check_filter(v)))
 
@@ -578,6 +581,9 @@ def compute(measure: Measure, run: PreparedRun, what: str = "target") -> float:
         return float(_need(mo, m.column, what, "monthly series")[sel].sum())  # type: ignore[arg-type]
     d = run.deals
     sel = _in_period(d, p) if p else np.ones(len(d), bool)
+    if p is not None and m.dated == "talks_started" and len(d):
+        start = d["_mi"].to_numpy() - np.round(_need(d, "diligence_months", what).to_numpy(dtype=float))
+        sel = (start >= p.start) & (start <= p.end)
     if m.metric == "crossover":
         return _crossover(m, run, p, what)
     if m.metric == "deal_count":
