@@ -114,3 +114,29 @@ def test_capital_winter_makes_the_same_biotechs_license_more(tiny_scenario):
     rich_deals = pd.concat([simulate(rich, s).deals for s in seeds])
     poor_deals = pd.concat([simulate(poor, s).deals for s in seeds])
     assert len(poor_deals) > len(rich_deals)
+
+
+def _programme_at_stage_end(model, stage: int) -> tuple[int, int]:
+    """An active, self-run, unlicensed asset of a living biotech, one month from the end of ``stage``."""
+    book, ent = model.book, model.ent
+    n = book.n
+    orig = book.originator[:n]
+    ok = ((book.status[:n] == 0) & (book.stage[:n] == stage) & (book.developer[:n] == orig)
+          & ent.alive[orig] & (ent.kind[orig] == 0) & ~book.in_play[:n])
+    asset = int(np.flatnonzero(ok)[0])
+    book.progress[asset] = book.duration[asset] - 1.0
+    book.core[asset] = True  # core: never paused for a short runway, so only the gate can stop it
+    return asset, int(orig[asset])
+
+
+@pytest.mark.parametrize("cash, in_talks, waits", [(1e12, False, False), (0.0, False, True), (1e12, True, True)])
+def test_stage_gate_binds_on_cash_and_on_talks(tiny_scenario, cash, in_talks, waits):
+    """A programme whose stage ends moves on only if its owner can fund the next phase and is
+    not negotiating it away; otherwise it waits at the gate (paused), at the same stage."""
+    model = LicensingMarket(apply_overrides(tiny_scenario, {"assets.success.preclinical": 1.0}), seed=5)
+    asset, owner = _programme_at_stage_end(model, stage=0)
+    model.accounts.cash[owner] = cash
+    model.book.in_play[asset] = in_talks
+    model.develop()
+    assert bool(model.book.paused[asset]) == waits
+    assert int(model.book.stage[asset]) == (0 if waits else 1)
