@@ -272,6 +272,11 @@ def test_apply_overrides_fills_missing_sections_from_defaults() -> None:
         ({"population.biotechs": "x"}, "override population.biotechs='x': expected an integer"),
         ({"assets.success.phase2": 1.4}, "override assets.success.phase2=1.4: assets.success.phase2 = 1.4; "
                                          "allowed 0 to 1"),
+        ({"mnc.novelty_data_weight.me_too": 1.2},
+         "override mnc.novelty_data_weight.me_too=1.2: mnc.novelty_data_weight.me_too = 1.2; allowed 0 to 1"),
+        ({"market.diligence_novelty_factor.me_too": -0.5},
+         "override market.diligence_novelty_factor.me_too=-0.5: market.diligence_novelty_factor.me_too = -0.5; "
+         "allowed 0 or more"),
         ({"start": "2031-01"}, "override start='2031-01': end 2030-12 is before start 2031-01"),
         ({"": 1}, "override : empty path segment"),
     ],

@@ -406,3 +406,5 @@ def test_dated_talks_started_counts_deals_by_the_month_talks_began():
     assert compute(by_signing, runs[0]) == pytest.approx(10.0)  # 6 and 14
     assert compute(by_talks, runs[0]) == pytest.approx(12.0)  # only the deal whose talks began in 2022
     assert compute(talks_2021, runs[0]) == 2.0
+    with pytest.raises(ValueError, match="applies to deal measures"):
+        Measure(metric="monthly_sum", column="primary_financing_usd", period="2022", dated="talks_started")

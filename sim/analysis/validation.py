@@ -247,6 +247,8 @@ class Measure(_Strict):
         missing = [k for k in need if getattr(self, k) is None]
         if missing:
             raise ValueError(f"metric {self.metric} needs {', '.join(missing)}")
+        if self.dated != "signed" and self.metric in ("monthly_sum", "crossover"):
+            raise ValueError(f"dated: {self.dated} applies to deal measures, not {self.metric}")
         return self
 
     def default_unit(self) -> str:
@@ -559,8 +561,9 @@ def _prepare_one(rep: int, seed: int | None, deals: pd.DataFrame, monthly: pd.Da
 # ================================================================================ measures
 
 
-def _in_period(df: pd.DataFrame, p: Period) -> np.ndarray:
-    mi = df["_mi"].to_numpy()
+def _in_period(df: pd.DataFrame, p: Period, months: np.ndarray | None = None) -> np.ndarray:
+    """Rows whose month (``months``, else the row's own ``_mi``) falls in ``p``."""
+    mi = df["_mi"].to_numpy() if months is None else months
     return (mi >= p.start) & (mi <= p.end)
 
 
@@ -580,10 +583,13 @@ def compute(measure: Measure, run: PreparedRun, what: str = "target") -> float:
         sel = _in_period(mo, p) if p else np.ones(len(mo), bool)
         return float(_need(mo, m.column, what, "monthly series")[sel].sum())  # type: ignore[arg-type]
     d = run.deals
-    sel = _in_period(d, p) if p else np.ones(len(d), bool)
-    if p is not None and m.dated == "talks_started" and len(d):
-        start = d["_mi"].to_numpy() - np.round(_need(d, "diligence_months", what).to_numpy(dtype=float))
-        sel = (start >= p.start) & (start <= p.end)
+    if p is None:
+        sel = np.ones(len(d), bool)
+    elif m.dated == "talks_started" and len(d):
+        started = d["_mi"].to_numpy() - np.round(_need(d, "diligence_months", what).to_numpy(dtype=float))
+        sel = _in_period(d, p, started)
+    else:
+        sel = _in_period(d, p)
     if m.metric == "crossover":
         return _crossover(m, run, p, what)
     if m.metric == "deal_count":

@@ -505,7 +505,9 @@ class Scenario(Strict):
                     complete=True)
         for table, label in [(self.assets.success, "assets.success"),
                              (self.market.upfront_share, "market.upfront_share"),
-                             (self.market.royalty_rate, "market.royalty_rate")]:
+                             (self.market.royalty_rate, "market.royalty_rate"),
+                             (self.mnc.data_weight, "mnc.data_weight"),
+                             (self.mnc.novelty_data_weight, "mnc.novelty_data_weight")]:
             for k, v in table.items():
                 if not 0.0 <= v <= 1.0:
                     raise ValueError(f"{label}.{k} = {v}; allowed 0 to 1")
@@ -516,6 +518,8 @@ class Scenario(Strict):
                              (self.assets.area_success, "assets.area_success"),
                              (self.assets.region_value_share, "assets.region_value_share"),
                              (self.biotech.funding_value_elasticity, "biotech.funding_value_elasticity"),
+                             (self.market.diligence_stage_factor, "market.diligence_stage_factor"),
+                             (self.market.diligence_novelty_factor, "market.diligence_novelty_factor"),
                              *[(t, f"mnc.stage_appetite.{c}") for c, t in self.mnc.stage_appetite.items()]]:
             for k, v in table.items():
                 if v < 0:
