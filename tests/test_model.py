@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.model.agents import Biotech
 from sim.model.invariants import check_invariants
 from sim.model.model import LicensingMarket
 from sim.model.run import replication_seeds, simulate
@@ -140,3 +141,29 @@ def test_stage_gate_binds_on_cash_and_on_talks(tiny_scenario, cash, in_talks, wa
     model.develop()
     assert bool(model.book.paused[asset]) == waits
     assert int(model.book.stage[asset]) == (0 if waits else 1)
+
+
+def test_own_value_of_ex_china_rights_falls_with_stage_past_phase1(tiny_scenario):
+    """A biotech's own value of ex-China rights: equal for preclinical and phase 1 programmes at
+    equal funding elasticity, then `own_value_stage_decay` lower for each later stage."""
+    flat = {f"biotech.funding_value_elasticity.{s}": 1.0 for s in
+            ("preclinical", "phase1", "phase2", "phase3", "filed", "approved")}
+    sc = apply_overrides(tiny_scenario, {**flat, "biotech.own_value_stage_decay": 0.7})
+    model = LicensingMarket(sc, seed=1)
+    own = Biotech.own_value_share(model, np.arange(6))
+    assert own[0] == pytest.approx(own[1])
+    assert own[2:] == pytest.approx(own[1] * 0.7 ** np.arange(1, 5))
+
+
+def test_lower_own_value_of_late_rights_brings_global_buyers_later_assets(tiny_scenario):
+    """When Chinese biotechs can do less with late ex-China rights themselves, global buyers
+    (MNCs, mid-size pharma) license more assets at phase 2 or later."""
+    seeds = replication_seeds(3, 4)
+
+    def late_share(decay: float) -> float:
+        sc = apply_overrides(tiny_scenario, {"biotech.own_value_stage_decay": decay})
+        d = pd.concat([simulate(sc, s).deals for s in seeds])
+        d = d[d["licensee_kind"].isin(["mnc", "mid_size"]) & (d["licensor_kind"] == "biotech")]
+        return float(d["stage"].isin(["phase2", "phase3", "filed", "approved"]).mean())
+
+    assert late_share(0.5) > late_share(1.0) + 0.05

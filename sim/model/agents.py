@@ -16,7 +16,10 @@ Biotech finance, per month (runway = cash / burn):
     round    = round_size * exp(gain * (best stage - 1)) * funding^elasticity * LogN(0, 0.4)
 Reservation price of a rights package (rises with the funding climate, most for early
 programmes; falls as runway shortens, QM24):
-    ask = own_value_share * (funding / reference)^e(stage) * value * (floor + (1 - floor) * min(1, runway / hold))
+    ask = own_value_share * decay^max(stage - phase1, 0) * (funding / reference)^e(stage) * value
+          * (floor + (1 - floor) * min(1, runway / hold))
+(a Chinese biotech adds value early cheaply at home; late development abroad needs capabilities it
+mostly lacks, so its own value of ex-China rights falls with stage: ``own_value_stage_decay``).
 """
 
 from __future__ import annotations
@@ -76,11 +79,14 @@ class Biotech(mesa.Agent):
 
         Abundant capital makes developing alone (and an IPO exit) a real alternative, most of
         all for early programmes, so reservation prices rise with the funding climate
-        (QM24: core assets are held when money allows).
+        (QM24: core assets are held when money allows). Past phase 1 the own value falls by
+        ``own_value_stage_decay`` a stage: late development abroad needs global trials and a
+        commercial presence that a Chinese biotech mostly lacks (ARC25).
         """
         b = model.sc.biotech
         relative = max(model.now["funding"], 1e-6) / b.funding_reference
-        return b.own_value_share * relative ** model.funding_elasticity_by_stage[stage]
+        by_stage = model.own_value_by_stage[stage] * relative ** model.funding_elasticity_by_stage[stage]
+        return b.own_value_share * by_stage
 
     @staticmethod
     def reservation_factor(model: "LicensingMarket", entities: np.ndarray) -> np.ndarray:

@@ -100,6 +100,8 @@ class LicensingMarket(mesa.Model):
         self.regional_min_stage = STAGES.index(scenario.biotech.regional_min_stage)
         self.incubator_exit_stage = STAGES.index(scenario.incubator.exit_stage)
         self.upfront_share_by_stage = np.array([scenario.market.upfront_share[s] for s in STAGES])
+        self.own_value_by_stage = scenario.biotech.own_value_stage_decay ** np.maximum(
+            np.arange(len(STAGES)) - int(Stage.phase1), 0)
         self.funding_elasticity_by_stage = np.array([scenario.biotech.funding_value_elasticity[s] for s in STAGES])
         self.diligence_factor_by_stage = np.array([scenario.market.diligence_stage_factor[s] for s in STAGES])
         self.diligence_factor_by_novelty = np.array([scenario.market.diligence_novelty_factor[x] for x in NOVELTIES])

@@ -297,6 +297,13 @@ class Biotechs(Strict):
                                    unit="months", ge=0.0, le=120)
     own_value_share: float = P(0.75, "the biotech's own value of ex-China rights relative to a global buyer's, "
                                "at the reference funding level", unit="share", ge=0.0, le=10.0)
+    own_value_stage_decay: float = P(
+        0.8, "each stage after phase 1 multiplies the biotech's own value of ex-China rights by this: a Chinese "
+        "biotech adds value to an early programme cheaply at home (trial cost 30-50%, 25-55% faster), but late "
+        "development and launch abroad need global trials and a commercial presence it mostly lacks "
+        "(independent globalization is the rarest of the four paths abroad)", unit="x per stage", ge=0.0, le=1.5,
+        source="ARC25",
+    )
     funding_reference: float = P(0.5, "funding index at which the own value equals own_value_share for every "
                                  "stage (the 2018-2019 climate)", unit="index", ge=0.01, le=10.0, source="ARC25")
     funding_value_elasticity: dict[str, float] = P(
