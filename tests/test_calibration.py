@@ -37,10 +37,11 @@ def test_loss_is_zero_only_when_every_target_sits_on_its_observed_value():
     assert loss_of(c, LossSpec())[0] == 0
 
 
-def test_shipped_experiment_names_real_parameters():
+@pytest.mark.parametrize("file", ["calibration.yaml", "calibration_levels.yaml"])
+def test_shipped_experiment_names_real_parameters(file):
     from sim.scenarios.loader import apply_overrides, load_scenario
 
-    exp = load_experiment(ROOT / "experiments" / "calibration.yaml")
+    exp = load_experiment(ROOT / "experiments" / file)
     assert exp.scenario_path.resolve() == (ROOT / "scenarios" / "baseline.yaml").resolve()
     assert exp.targets_path.resolve() == (ROOT / "experiments" / "targets.yaml").resolve()
     base = load_scenario(exp.scenario_path)
