@@ -289,7 +289,7 @@ def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
         deal_type = "co_development"
     else:
         deal_type = "license"
-    up_share = sc.market.upfront_share[STAGES[stage]]
+    up_share = float(model.upfront_share_by_stage[stage])
     royalty = sc.market.royalty_rate[STAGES[stage]]
     equity_share = 0.0
     if deal_type == "newco":

@@ -180,9 +180,7 @@ class LicensingMarket(mesa.Model):
             stage_w = np.array([0.85, 0.15, 0, 0, 0, 0])
         owners_rel = np.repeat(np.arange(count), n_assets)
         stages = rng.choice(len(STAGES), size=owners_rel.size, p=stage_w / stage_w.sum())
-        # Opening cash: a runway's worth at the burn of the pipeline they hold.
-        cost = np.array([a.monthly_cost_usd[s] for s in STAGES])
-        burn = b.overhead_usd + np.bincount(owners_rel, weights=cost[stages], minlength=count)
+        burn = b.overhead_usd + np.bincount(owners_rel, weights=self.book.cost[stages], minlength=count)
         # Opening cash: a runway's worth at the burn of the pipeline (for entrants, their seed round).
         spread = 0.5 if initial else 0.3
         opening = burn * b.initial_runway_months * rng.lognormal(0.0, spread, size=count)
