@@ -166,7 +166,6 @@ METRICS: list[Metric] = [
     Metric("active_biotechs_end", "active biotechs at the end", "firms"),
     Metric("folded_biotechs", "biotechs that folded", "firms"),
 ]
-METRIC_BY_KEY = {m.key: m for m in METRICS}
 
 
 def _years(monthly_rep: pd.DataFrame | None, deals_rep: pd.DataFrame | None) -> float:

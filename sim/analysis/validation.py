@@ -115,22 +115,6 @@ class Period:
     def months(self) -> int:
         return self.end - self.start + 1
 
-    @property
-    def years(self) -> float:
-        return self.months / 12.0
-
-    def timestamps(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        return _ts(self.start), _ts(self.end)
-
-
-def _ts(mi: int) -> pd.Timestamp:
-    return pd.Timestamp(year=mi // 12, month=mi % 12 + 1, day=1)
-
-
-def month_of(ts: Any) -> int:
-    ts = pd.Timestamp(ts)
-    return ts.year * 12 + ts.month - 1
-
 
 _ONE = re.compile(r"^(\d{4})(?:-?(H[12]|Q[1-4])|-(\d{1,2}))?$", re.IGNORECASE)
 
@@ -331,7 +315,6 @@ class Target(Measure):
             return self
         if self.metric is None:
             raise ValueError("a metric is required")
-        Measure._needs(self)  # type: ignore[arg-type]
         if self.period is None:
             raise ValueError("a period is required")
         if self.kind == "threshold":

@@ -25,7 +25,7 @@ from sim.errors import UserError
 from sim.experiments import design as design_mod
 from sim.experiments.executors import Executor
 from sim.experiments.loader import LoadedExperiment
-from sim.experiments.seeds import run_seed
+from sim.experiments.seeds import run_index, run_seed
 from sim.experiments.store import RunStore, readable
 from sim.experiments.tasks import Task, run_model
 from sim.io import atomic_path
@@ -58,7 +58,7 @@ def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray 
     for point in range(loaded.n_points):
         params = tuple((name, _py(values[point])) for name, values in cols)
         for rep in range(reps):
-            i = point * reps + rep
+            i = run_index(point, rep, reps)
             if done is not None and done[i]:
                 continue
             yield Task(point, rep, run_seed(loaded.root_seed, i), params, loaded.outcomes, scenario_json, key,
@@ -120,7 +120,7 @@ def _done_mask(store: RunStore, loaded: LoadedExperiment) -> np.ndarray:
     done = np.zeros(loaded.n_runs, dtype=bool)
     points, reps = store.done_arrays()
     inside = (points >= 0) & (points < loaded.n_points) & (reps >= 0) & (reps < loaded.replications)
-    done[points[inside] * loaded.replications + reps[inside]] = True
+    done[run_index(points[inside], reps[inside], loaded.replications)] = True
     return done
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def run_index(point: int, replication: int, replications: int) -> int:
-    """Position of (point, replication) in the experiment's fixed run order."""
+def run_index(point: int | np.ndarray, replication: int | np.ndarray, replications: int) -> int | np.ndarray:
+    """Position of (point, replication) in the experiment's fixed run order (ints or arrays)."""
     return point * replications + replication
 
 

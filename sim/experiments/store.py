@@ -178,11 +178,6 @@ class RunStore:
         t = ds.to_table(columns=["point", "replication"])
         return t.column("point").to_numpy(), t.column("replication").to_numpy()
 
-    def done_keys(self) -> set[tuple[int, int]]:
-        """Keys (point, replication) of every run already stored."""
-        points, reps = self.done_arrays()
-        return set(zip(points.tolist(), reps.tolist()))
-
     def counts(self) -> dict[str, int]:
         ds = self._dataset()
         if ds is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 #: Longest error message kept in the ``error`` column.
@@ -65,7 +65,6 @@ class Record:
     outcomes: dict[str, float]
     deals: Any = None
     traceback: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def safe_call(run_fn: Callable[[Task], Any], task: Task) -> Record:

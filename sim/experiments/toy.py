@@ -9,7 +9,6 @@ deterministic in the task's seed and parameters.
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
@@ -27,12 +26,6 @@ def toy_run_failing(task: Task) -> dict[str, float]:
     """As :func:`toy_run`, but replication 0 of point 1 raises."""
     if task.point == 1 and task.replication == 0:
         raise RuntimeError(f"boom at point {task.point}")
-    return toy_run(task)
-
-
-def toy_run_slow(task: Task) -> dict[str, float]:
-    """As :func:`toy_run`, after sleeping ``LICSIM_TOY_SLEEP`` seconds (default 0.05)."""
-    time.sleep(float(os.environ.get("LICSIM_TOY_SLEEP", "0.05")))
     return toy_run(task)
 
 
