@@ -131,7 +131,9 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args()
     workers = [int(w) for w in a.workers.split(",") if w.strip()]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from sim.experiments.executors import available_cores
+
+    cores = available_cores()
     configs = [(f"local x{w}" if w > 1 else "in-process x1", w, ["--workers", str(w),
                                                                    "--max-tasks-per-child", str(a.max_tasks_per_child)])
                for w in workers]

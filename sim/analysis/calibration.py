@@ -488,8 +488,6 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         print_scorecard(best_card, console, title=f"best fit (trial {res.best_trial}, {spec.replications} replications)")
     n_confirm = spec.confirm_replications if confirm is None else confirm
     if n_confirm:
-        from optuna.trial import TrialState
-
         from sim.analysis.validation import map_replications
         from sim.io import write_csv
 
@@ -499,18 +497,22 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                       key=lambda t: (t.value, t.number))[: max(1, spec.select_top)]
         conf_seeds = replication_seeds(full.seed, n_confirm)
-        names = list(spec.parameters)
         scored = []
-        for t in done:
-            values = t.user_attrs.get("values", t.params)
-            sc = apply_overrides(full, {k: values[k] for k in names if k in values})
-            outs = map_replications(sc, conf_seeds, workers, runner=runner)
-            card = evaluate(targets, prepare_runs(outs, targets.universe))
-            held_loss, _ = loss_of(card, spec.loss)
-            scored.append((int(card.gated["passed"].sum()), -held_loss, -t.number, t, card))
-            if len(done) > 1:
-                console.print(f"held-out check: trial {t.number:4d}  fit loss {t.value:9.3f}  "
-                              f"pass {scored[-1][0]}/{len(card.gated)} on {n_confirm} replications")
+        pool = make_executor(workers) if workers > 1 else None  # one pool for every candidate
+        try:
+            for t in done:
+                values = t.user_attrs.get("values", t.params)
+                sc = apply_overrides(full, {k: values[k] for k in names if k in values})
+                outs = map_replications(sc, conf_seeds, workers, runner=runner, executor=pool)
+                card = evaluate(targets, prepare_runs(outs, targets.universe))
+                held_loss, _ = loss_of(card, spec.loss)
+                scored.append((int(card.gated["passed"].sum()), -held_loss, -t.number, t, card))
+                if len(done) > 1:
+                    console.print(f"held-out check: trial {t.number:4d}  fit loss {t.value:9.3f}  "
+                                  f"pass {scored[-1][0]}/{len(card.gated)} on {n_confirm} replications")
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         passed, neg_loss, _, pick, card = max(scored, key=lambda x: x[:3])
         if len(done) > 1:
             write_csv(pd.DataFrame([{"trial": x[3].number, "fit_loss": x[3].value, "held_out_passed": x[0],

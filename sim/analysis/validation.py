@@ -968,15 +968,17 @@ def _run_job(runner: str, scenario: Any, seed: int, replication: int) -> RunOutp
 
 
 def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
+    """Every core this process may use."""
+    from sim.experiments.executors import available_cores
+
+    return available_cores()
 
 
 def make_executor(workers: int) -> Any:
-    """A process pool with the spawn start method (Mesa and threads in the parent make fork unsafe)."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    """A process pool for :func:`map_runs` (:func:`sim.experiments.executors.spawn_pool`)."""
+    from sim.experiments.executors import spawn_pool
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    return spawn_pool(workers)
 
 
 def map_runs(jobs: Sequence[tuple[Any, int, int]], workers: int | None = None, *, runner: str = DEFAULT_RUNNER,

@@ -39,6 +39,19 @@ SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_N
                      "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 
 
+def single_threaded_env() -> None:
+    """Set :data:`SINGLE_THREAD_ENV` (unless already set) for the worker processes started from here."""
+    for k, v in SINGLE_THREAD_ENV.items():
+        os.environ.setdefault(k, v)
+
+
+def spawn_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool with the ``spawn`` start method (Mesa and threads in the parent make fork
+    unsafe), single-threaded math libraries, and workers that leave Ctrl-C to the parent."""
+    single_threaded_env()
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -116,9 +129,7 @@ class ProcessExecutor(Executor):
         return {**super().describe(), "max_tasks_per_child": self.max_tasks_per_child}
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        for k, v in SINGLE_THREAD_ENV.items():
-            os.environ.setdefault(k, v)
-        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+        return spawn_pool(self.workers)
 
     def imap_unordered(self, run_fn: RunFn, tasks: Iterable[Task]) -> Iterator[Record]:
         if self._pool is None:
@@ -218,8 +229,7 @@ class DaskExecutor(Executor):
             except (OSError, TimeoutError) as exc:
                 raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         else:
-            for k, v in SINGLE_THREAD_ENV.items():
-                os.environ.setdefault(k, v)
+            single_threaded_env()
             self._cluster = LocalCluster(n_workers=max(1, workers or available_cores()), threads_per_worker=1,
                                          processes=True, dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self._cluster)

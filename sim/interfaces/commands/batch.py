@@ -35,13 +35,11 @@ def register(app: typer.Typer) -> None:
         Stop it at any time (Ctrl-C, or a killed process) and run the same command again:
         finished runs are skipped. Results do not depend on --workers or the executor.
         """
-        import os
         import signal
 
-        from sim.experiments.executors import SINGLE_THREAD_ENV
+        from sim.experiments.executors import single_threaded_env
 
-        for k, v in SINGLE_THREAD_ENV.items():  # before numpy loads, where it has not yet
-            os.environ.setdefault(k, v)
+        single_threaded_env()  # before numpy loads, where it has not yet
 
         from rich.console import Console
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -34,7 +33,10 @@ def run(
     outdir = out if out is not None else Path("results") / sc.name
     if outdir.exists() and not outdir.is_dir():
         raise UserError(f"--out: {outdir} exists and is not a folder")
-    workers = workers or (os.cpu_count() or 1)
+    if not workers:
+        from sim.experiments.executors import available_cores
+
+        workers = available_cores()
 
     import pandas as pd
     from rich.console import Console
