@@ -9,12 +9,9 @@ final dataset is the same bytes as that of an uninterrupted batch.
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -29,6 +26,7 @@ from sim.experiments.seeds import run_index, run_seed
 from sim.experiments.store import RunStore, readable
 from sim.experiments.tasks import Task, run_model
 from sim.io import atomic_path
+from sim.provenance import git_info, package_versions, utc_now
 
 MANIFEST_VERSION = 1
 SEED_RULE = ("seed of run i = point * replications + replication: "
@@ -85,7 +83,7 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
         done = _done_mask(store, loaded)
         store.set_design(points)
         already = int(done.sum())
-        session = {"started": _now(), **executor.describe(), "runs_before": already}
+        session = {"started": utc_now(), **executor.describe(), "runs_before": already}
         manifest["sessions"].append(session)
         manifest["status"] = "running"
         _write_json(manifest, out / "manifest.json")
@@ -102,7 +100,7 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
             store.flush()
         except BaseException:
             store.flush()
-            session.update(finished=_now(), runs=ran, failed=failed_now, interrupted=True)
+            session.update(finished=utc_now(), runs=ran, failed=failed_now, interrupted=True)
             manifest["status"] = "interrupted"
             _write_json(manifest, out / "manifest.json")
             raise
@@ -110,7 +108,7 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
         complete = counts["ok"] + counts["failed"] == loaded.n_runs
         if complete:
             store.compact(loaded.n_points, loaded.replications)
-        session.update(finished=_now(), runs=ran, failed=failed_now, seconds=round(time.monotonic() - t0, 3))
+        session.update(finished=utc_now(), runs=ran, failed=failed_now, seconds=round(time.monotonic() - t0, 3))
         manifest.update(status="complete" if complete else "incomplete", counts=counts)
         _write_json(manifest, out / "manifest.json")
     return BatchResult(out, loaded.n_runs, counts["ok"], counts["failed"], ran, time.monotonic() - t0)
@@ -156,11 +154,11 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
                             "use another --out")
         # the model's code is not in the fingerprint: say so when it may have changed
         before = {**manifest.get("versions", {}), "git": manifest.get("git", {}).get("commit")}
-        now = {**_versions(), "git": _git()["commit"]}
+        now = {**package_versions(), "git": git_info()["commit"]}
         changed = [f"{k} {before.get(k)} -> {now[k]}" for k in ("licsim", "mesa", "numpy", "git")
                    if before.get(k) != now[k]]
         if changed:
-            note = f"{_now()}: resumed with {', '.join(changed)}; earlier and later runs may differ"
+            note = f"{utc_now()}: resumed with {', '.join(changed)}; earlier and later runs may differ"
             manifest.setdefault("notes", []).append(note)
             if console is not None:
                 console.print(f"[yellow]warning:[/] {note}")
@@ -184,9 +182,9 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
         "parameters": [{"path": p.path, "kind": p.kind, "low": p.low, "high": p.high, "values": list(p.values)}
                        for p in loaded.params],
         "outcomes": list(loaded.outcomes),
-        "versions": _versions(),
-        "git": _git(),
-        "created": _now(),
+        "versions": package_versions(),
+        "git": git_info(),
+        "created": utc_now(),
         "status": "new",
         "sessions": [],
     }
@@ -219,43 +217,6 @@ def _write_json(obj: Any, path: Path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
         readable(tmp)
-
-
-def _versions() -> dict[str, str | None]:
-    from importlib import metadata
-
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for dist in ("licsim", "mesa", "numpy", "pandas", "pyarrow", "SALib", "pydantic", "dask", "distributed"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    if out["licsim"] is None:
-        import sim
-
-        out["licsim"] = getattr(sim, "__version__", None)
-    return out
-
-
-def _git() -> dict[str, Any]:
-    root = Path(__file__).resolve().parents[2]
-    info: dict[str, Any] = {"commit": None, "dirty": None}
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10)
-        if commit.returncode == 0:
-            info["commit"] = commit.stdout.strip()
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, timeout=10)
-        if status.returncode == 0:
-            info["dirty"] = bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 # -------------------------------------------------------------------------- progress
