@@ -60,19 +60,13 @@ def yearly_table(deals: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
     exits = d[~d["china_origin"]].groupby(keys).size().rename("newco_exits")
     term = d.dropna(subset=["terminated"]).assign(year=lambda x: x["terminated"].dt.year)
     terms = term.groupby(keys).size().rename("terminations")
-    parts = [money, exits, terms]
-    if len(china):
-        parts += [_shares(china, "stage", STAGES, keys),
-                  _shares(china, "licensee_kind", LICENSEE_KINDS, keys),
-                  _shares(china, "licensee_region", LICENSEE_REGION_LABELS, keys),
-                  _shares(china, "territory", TERRITORIES, keys)]
-    out = frame.join(parts, how="left")
     # Every share column exists even in a run without deals (charts and tables rely on them).
-    for column, labels in (("stage", STAGES), ("kind", LICENSEE_KINDS), ("region", LICENSEE_REGION_LABELS),
-                           ("territory", TERRITORIES)):
-        for label in labels:
-            if f"share_{column}_{label}" not in out:
-                out[f"share_{column}_{label}"] = 0.0
+    parts = [money, exits, terms,
+             _shares(china, "stage", STAGES, keys),
+             _shares(china, "licensee_kind", LICENSEE_KINDS, keys),
+             _shares(china, "licensee_region", LICENSEE_REGION_LABELS, keys),
+             _shares(china, "territory", TERRITORIES, keys)]
+    out = frame.join(parts, how="left")
     count_cols = ["deals", "newco_exits", "terminations"]
     out[count_cols] = out[count_cols].fillna(0).astype("int64")
     for col in ("total_value_usd", "upfront_usd"):
