@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.metrics import EARLY, LICENSEE_KINDS
 from sim.analysis.validation import (
     DEFAULT_RUNNER,
-    STAGE_NAMES,
     Period,
     PreparedRun,
     format_value,
@@ -45,13 +45,12 @@ from sim.analysis.validation import (
     replication_seeds,
 )
 from sim.errors import UserError
+from sim.scenarios.schema import STAGES
 
 __all__ = ["COMPARISON_COLUMNS", "compare_runs", "comparison_figure", "divergence_month", "run_comparison"]
 
-EARLY = ["preclinical", "phase1"]
 STAGE_GROUPS = [("preclinical", ["preclinical"]), ("phase 1", ["phase1"]), ("phase 2", ["phase2"]),
                 ("phase 3", ["phase3"]), ("filed/approved", ["filed", "approved"])]
-LICENSEE_KINDS = ["mnc", "mid_size", "incubator", "regional"]
 FALLBACK_UNIVERSE: dict[str, Any] = {"china_origin": True, "licensor_kind": "biotech", "territory": {"not": "china"}}
 
 COMPARISON_COLUMNS = ["section", "metric", "label", "period", "unit", "a_mean", "a_p05", "a_p95", "b_mean",
@@ -116,7 +115,7 @@ def _mean_col(col: str, where: Callable[[pd.DataFrame], pd.Series] | None = None
 
 
 def _stage_index(d: pd.DataFrame) -> pd.Series:
-    return d["stage"].map({s: i for i, s in enumerate(STAGE_NAMES)}).astype(float)
+    return d["stage"].map({s: i for i, s in enumerate(STAGES)}).astype(float)
 
 
 def _distressed(d: pd.DataFrame) -> pd.Series:
@@ -269,8 +268,7 @@ def _stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
            "diff_mean": math.nan, "diff_p05": math.nan, "diff_p95": math.nan, "diff_ci_low": math.nan,
            "diff_ci_high": math.nan, "significant": False, "n": int(len(d))}
     if len(d):
-        row["diff_mean"] = float(d.mean())
-        row["diff_p05"], row["diff_p95"] = (float(x) for x in np.percentile(d, [5, 95]))
+        row["diff_mean"], row["diff_p05"], row["diff_p95"], _ = _interval(d)
         if len(d) > 1:
             se = float(d.std(ddof=1)) / math.sqrt(len(d))
             q = _t95(len(d) - 1)

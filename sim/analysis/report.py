@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.metrics import EARLY, LICENSEE_KINDS
 from sim.errors import UserError
 
 MAX_TABLE_ROWS = 60
@@ -210,10 +211,10 @@ def outcome_table(deals: pd.DataFrame | None, monthly: pd.DataFrame | None) -> p
             row["financing_per_year_usd"] = float(m["primary_financing_usd"].sum()) / years
         else:
             row["financing_per_year_usd"] = float("nan")
-        for kind in ("mnc", "mid_size", "incubator", "regional"):
+        for kind in LICENSEE_KINDS:
             row[f"share_{kind}"] = _share(d, "licensee_kind", [kind])
         row["share_global"] = _share(d, "territory", ["global"])
-        row["share_early"] = _share(d, "stage", ["preclinical", "phase1"])
+        row["share_early"] = _share(d, "stage", list(EARLY))
         row["share_newco"] = _share(d, "deal_type", ["newco"])
         row["share_terminated"] = float(d["terminated"].notna().mean()) if "terminated" in d.columns and len(d) else float("nan")
         if m is not None and len(m) and "active_biotechs" in m.columns:

@@ -71,6 +71,7 @@ import sim
 from sim.errors import UserError
 from sim.model.run import replication_seeds  # noqa: F401  (re-exported: one derivation of seeds)
 from sim.scenarios.loader import load_yaml_model
+from sim.scenarios.schema import STAGES
 
 __all__ = [
     "DEFAULT_RUNNER",
@@ -96,8 +97,6 @@ __all__ = [
 DEFAULT_RUNNER = "sim.model.run:simulate"
 #: The project's targets file (used when ``--targets`` is not given).
 DEFAULT_TARGETS = Path(sim.__file__).resolve().parents[1] / "experiments" / "targets.yaml"
-
-STAGE_NAMES = ["preclinical", "phase1", "phase2", "phase3", "filed", "approved"]
 
 
 # =============================================================================== periods
@@ -495,7 +494,7 @@ def _with_month_index(df: pd.DataFrame, col: str, year_col: str | None = None) -
 def _normalise_stage(df: pd.DataFrame) -> pd.DataFrame:
     if "stage" in df.columns and len(df) and pd.api.types.is_integer_dtype(df["stage"]):
         df = df.copy()
-        df["stage"] = df["stage"].map(lambda i: STAGE_NAMES[int(i)])
+        df["stage"] = df["stage"].map(lambda i: STAGES[int(i)])
     return df
 
 

@@ -21,12 +21,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-STAGES = ["preclinical", "phase1", "phase2", "phase3", "filed", "approved"]
+from sim.analysis.metrics import LICENSEE_KINDS as COUNTERPARTIES
+from sim.analysis.metrics import TERRITORIES
+from sim.scenarios.schema import STAGES
+
 STAGE_COLOURS = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c", "#08306b"]
-COUNTERPARTIES = ["mnc", "mid_size", "incubator", "regional"]
 COUNTERPARTY_LABELS = {"mnc": "MNC", "mid_size": "mid-size", "incubator": "incubator", "regional": "regional"}
 COUNTERPARTY_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a"]
-TERRITORIES = ["global", "ex_china", "us_eu_jp", "regional", "china"]
 TERRITORY_LABELS = {"global": "global", "ex_china": "ex-China", "us_eu_jp": "US/EU/JP", "regional": "regional",
                     "china": "China"}
 TERRITORY_COLOURS = ["#4daf4a", "#377eb8", "#984ea3", "#ff7f00", "#e41a1c"]
