@@ -186,16 +186,15 @@ def LivePage():
     )
 
 
-def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str) -> dict[str, Any]:
-    """Frames of one future: simulated with the given seeds, or read from a result folder."""
+def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str, pool: Any = None) -> dict[str, Any]:
+    """Frames of one future: simulated with the given seeds (on ``pool`` when given, else in this
+    process), or read from a result folder."""
     if side["source"] == "results":
         folder = side.get("results")
         if not folder:
             raise ValueError(f"{label}: pick a result folder")
         deals, monthly = R.load_frames(folder)
         return {"deals": deals, "monthly": monthly, "label": f"{label}: {folder}"}
-    import os
-
     from sim.analysis.validation import map_replications
 
     sc = D.build_scenario(side["scenario"], side["levers"], CHOICES)
@@ -206,7 +205,7 @@ def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str) -> d
         progress(f"{label}: {done[0]} of {len(seeds)} runs done")
 
     progress(f"{label}: running {len(seeds)} run(s) of {side['scenario']}")
-    results = map_replications(sc, seeds, min(os.cpu_count() or 1, len(seeds)), on_done=on_done)
+    results = map_replications(sc, seeds, 1, executor=pool, on_done=on_done)
     deals = [r.deals for r in results]
     monthly = [r.monthly for r in results]
     lv = ", ".join(f"{k} x{v:g}" for k, v in side["levers"].items() if float(v) != 1.0)
@@ -254,10 +253,14 @@ def ComparePage():
     results = solara.use_memo(D.result_choices, [])
 
     def run_comparison():
+        from sim.analysis.validation import default_workers, make_executor
+
         seeds = [int(_first_seed.value) + i for i in range(int(_seeds.value))]
+        # One pool for both futures (its workers start on the first run); one seed runs here.
+        pool = make_executor(min(default_workers(), len(seeds))) if len(seeds) > 1 else None
         try:
-            a = _run_side(_side_a.value, seeds, _progress.set, "A")
-            b = _run_side(_side_b.value, seeds, _progress.set, "B")
+            a = _run_side(_side_a.value, seeds, _progress.set, "A", pool)
+            b = _run_side(_side_b.value, seeds, _progress.set, "B", pool)
             _progress.set("drawing charts")
             oa, ob = R.outcome_table(a["deals"], a["monthly"]), R.outcome_table(b["deals"], b["monthly"])
             labels = (a["label"], b["label"])
@@ -289,6 +292,9 @@ def ComparePage():
             traceback.print_exc()
             _progress.set("")
             compare_result.set({"error": f"{type(exc).__name__}: {exc}"})
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     task = solara.lab.use_task(run_comparison, dependencies=None)
 

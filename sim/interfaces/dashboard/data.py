@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,31 +62,10 @@ def _label_for(path: Path, taken: Mapping[str, str]) -> str:
 
 
 def _shipped() -> list[tuple[str, str]]:
-    """(name, path or name) of the shipped scenarios, whatever shape the loader returns."""
-    try:
-        from sim.scenarios.loader import shipped_scenarios
-    except ImportError:
-        return []
-    try:
-        found: Any = shipped_scenarios()
-    except Exception:
-        return []
-    out: list[tuple[str, str]] = []
-    if isinstance(found, Mapping):
-        for name, where in found.items():
-            out.append((str(name), str(where)))
-    elif isinstance(found, Iterable):
-        for item in found:
-            if isinstance(item, (str, os.PathLike)):
-                p = Path(item)
-                out.append((p.stem if p.suffix in (".yaml", ".yml") else str(item), str(item)))
-            elif isinstance(item, tuple) and len(item) == 2:
-                out.append((str(item[0]), str(item[1])))
-            else:  # a Scenario-like object
-                name = getattr(item, "name", None)
-                if name:
-                    out.append((str(name), str(getattr(item, "path", name))))
-    return out
+    """(name, path) of the shipped scenarios."""
+    from sim.scenarios.loader import shipped_scenarios
+
+    return [(name, str(path)) for name, path in shipped_scenarios().items()]
 
 
 def scenario_choices(extra: str | os.PathLike | None = None, root: str | os.PathLike | None = None) -> dict[str, str]:
@@ -156,21 +135,11 @@ def release_market(market: Any) -> None:
     """Free a finished Mesa model (Mesa 3.3.1 never frees a model that had agents)."""
     if market is None:
         return
-    try:
-        from sim.model.run import release
+    from sim.model.run import release
 
+    try:
         release(market)
-        return
-    except ImportError:
-        pass
-    except Exception:
-        return
-    try:
-        market.remove_all_agents()
-        import mesa
-
-        getattr(mesa.Agent, "_ids", {}).pop(market, None)
-    except Exception:
+    except Exception:  # a half-built model: nothing more to free
         pass
 
 
