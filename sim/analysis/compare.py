@@ -475,10 +475,13 @@ def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None 
 
     console = console or Console()
     la, lb = getattr(sc_a, "name", "A"), getattr(sc_b, "name", "B")
+    try:
+        win_override = parse_period(window) if window else None
+    except ValueError as exc:
+        raise UserError(f"--window: {exc}") from None
     if out is not None and not _is_ours(Path(out)):
         raise UserError(f"--out {out}: the folder exists and is not a comparison folder (no comparison.csv); "
                         "choose a new or empty folder")
-    win_override = parse_period(window) if window else None
     root = int(seed if seed is not None else getattr(sc_a, "seed", 0))
     seeds = replication_seeds(root, replications)
     jobs = [(sc_a, s, r) for r, s in enumerate(seeds)] + [(sc_b, s, r) for r, s in enumerate(seeds)]
