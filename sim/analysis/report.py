@@ -832,9 +832,10 @@ def build_report(folder: str | Path) -> str:
         la = str(manifest.get("a", "A")) if manifest else (sides[0][0] if sides else "A")
         lb = str(manifest.get("b", "B")) if manifest else (sides[1][0] if len(sides) > 1 else "B")
         body = ""
+        if len(sides) >= 2:
+            oa, ob = outcome_table(sides[0][1], sides[0][2]), outcome_table(sides[1][1], sides[1][2])
         sentences = differences_from_comparison(comp, (la, lb)) if comp is not None else []
         if not sentences and len(sides) >= 2:
-            oa, ob = outcome_table(sides[0][1], sides[0][2]), outcome_table(sides[1][1], sides[1][2])
             sentences = key_differences(oa, ob, (la, lb))
         if sentences:
             body += '<ul class="diff">' + "".join(f"<li>{_esc(s)}</li>" for s in sentences) + "</ul>"
@@ -842,7 +843,6 @@ def build_report(folder: str | Path) -> str:
             from sim.interfaces.dashboard import panels
 
             (_, da, ma), (_, db, mb) = sides[0], sides[1]
-            oa, ob = outcome_table(da, ma), outcome_table(db, mb)
             body += table_html(side_by_side(oa, ob, (la, lb)))
             if not (folder / "compare.png").is_file():
                 try:
