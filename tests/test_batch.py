@@ -187,6 +187,7 @@ def test_analyze_command_on_the_smoke_batch(serial_dir, capsys, monkeypatch):
     from sim.interfaces import cli
 
     monkeypatch.setattr(sys, "argv", ["licsim", "analyze", str(serial_dir)])
+    monkeypatch.setenv("COLUMNS", "200")  # the table title holds the folder's path: do not let it wrap
     cli.main()
     printed = capsys.readouterr().out
     assert "mean [90% of runs] per design point" in printed
