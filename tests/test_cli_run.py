@@ -94,3 +94,13 @@ def test_bad_options_exit_2(tiny_scenario_file, tmp_path):
     res = licsim("run", tiny_scenario_file, "--replications", "0", "--out", tmp_path / "o")
     assert res.returncode == 2 and "--replications" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("nosuchcommand",), "No such command 'nosuchcommand'"),
+    (("run", "baseline", "--nosuchoption"), "No such option: --nosuchoption"),
+])
+def test_usage_errors_exit_2_without_traceback(args, message):
+    res = licsim(*args)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert message in res.stderr and "Traceback" not in res.stderr

@@ -41,16 +41,32 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        usage, abort = _click_exception_types()
+        if isinstance(exc, usage):  # a usage error (unknown command or option, bad value)
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, abort):
             print("aborted", file=sys.stderr)
             sys.exit(1)
         raise
+
+
+def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """Click's usage-error and abort classes. In standalone_mode=False they reach ``main``; typer
+    0.29 and later raise those of its own copy of click, older typer those of click."""
+    def find(*places: str) -> tuple[type, ...]:
+        found = []
+        for place in places:
+            module, _, name = place.rpartition(".")
+            try:
+                found.append(getattr(importlib.import_module(module), name))
+            except (ImportError, AttributeError):
+                continue
+        return tuple(found)
+
+    return (find("typer._click.exceptions.ClickException", "click.exceptions.ClickException"),
+            find("typer.exceptions.Abort", "click.exceptions.Abort"))
 
 
 if __name__ == "__main__":
