@@ -306,6 +306,12 @@ def _history(study: Any, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _trial_overrides(trial: Any, names: list[str]) -> dict[str, Any]:
+    """A trial's candidate as dotted overrides: the rounded values it ran with."""
+    values = trial.user_attrs.get("values", trial.params)
+    return {k: values[k] for k in names if k in values}
+
+
 def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int],
                    chosen: int | None = None, selection_note: str = "") -> CalibrationResult | None:
     from optuna.trial import TrialState
@@ -318,10 +324,11 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
     if not done:
         return None
-    best = min(done, key=lambda t: (t.value, t.number))
-    if chosen is not None:
+    if chosen is None:
+        best = min(done, key=lambda t: (t.value, t.number))
+    else:
         best = next(t for t in done if t.number == chosen)
-    values = best.user_attrs.get("values", best.params)
+    overrides = _trial_overrides(best, names)
     card = pd.DataFrame(best.user_attrs.get("scorecard", []))
     for col in ("band_low", "band_high"):
         if col in card.columns:
@@ -340,8 +347,8 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
         "loss": float(best.value), "targets_passed": best.user_attrs.get("passed"),
         "targets_gated": best.user_attrs.get("gated"), "failing": best.user_attrs.get("failing", []),
         "replications": exp.spec.replications, "root_seed": exp.spec.seed, "seeds": seeds,
-        "overrides": {k: values[k] for k in names if k in values},
-        "scenario_patch": _nest({k: values[k] for k in names if k in values}),
+        "overrides": overrides,
+        "scenario_patch": _nest(overrides),
     }
     with atomic_path(out / "best_params.yaml") as tmp:
         tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100))
@@ -501,8 +508,7 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         pool = make_executor(workers) if workers > 1 else None  # one pool for every candidate
         try:
             for t in done:
-                values = t.user_attrs.get("values", t.params)
-                sc = apply_overrides(full, {k: values[k] for k in names if k in values})
+                sc = apply_overrides(full, _trial_overrides(t, names))
                 outs = map_replications(sc, conf_seeds, workers, runner=runner, executor=pool)
                 card = evaluate(targets, prepare_runs(outs, targets.universe))
                 held_loss, _ = loss_of(card, spec.loss)
@@ -513,7 +519,7 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         finally:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
-        passed, neg_loss, _, pick, card = max(scored, key=lambda x: x[:3])
+        passed, _, _, pick, card = max(scored, key=lambda x: x[:3])
         if len(done) > 1:
             write_csv(pd.DataFrame([{"trial": x[3].number, "fit_loss": x[3].value, "held_out_passed": x[0],
                                      "held_out_loss": -x[1]} for x in scored]), out / "selection.csv")
