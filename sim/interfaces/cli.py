@@ -41,32 +41,26 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
     except Exception as exc:
-        usage, abort = _click_exception_types()
-        if isinstance(exc, usage):  # a usage error (unknown command or option, bad value)
+        if isinstance(exc, _usage_error_types()):  # unknown command or option, bad value
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, abort):
-            print("aborted", file=sys.stderr)
-            sys.exit(1)
         raise
 
 
-def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
-    """Click's usage-error and abort classes. In standalone_mode=False they reach ``main``; typer
-    0.29 and later raise those of its own copy of click, older typer those of click."""
-    def find(*places: str) -> tuple[type, ...]:
-        found = []
-        for place in places:
-            module, _, name = place.rpartition(".")
-            try:
-                found.append(getattr(importlib.import_module(module), name))
-            except (ImportError, AttributeError):
-                continue
-        return tuple(found)
-
-    return (find("typer._click.exceptions.ClickException", "click.exceptions.ClickException"),
-            find("typer.exceptions.Abort", "click.exceptions.Abort"))
+def _usage_error_types() -> tuple[type, ...]:
+    """Click's usage-error base class. In standalone_mode=False it reaches ``main``; typer 0.29 and
+    later raise that of typer's own copy of click, older typer that of click."""
+    found = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 if __name__ == "__main__":
