@@ -408,3 +408,12 @@ def test_dated_talks_started_counts_deals_by_the_month_talks_began():
     assert compute(talks_2021, runs[0]) == 2.0
     with pytest.raises(ValueError, match="applies to deal measures"):
         Measure(metric="monthly_sum", column="primary_financing_usd", period="2022", dated="talks_started")
+
+
+@pytest.mark.parametrize("value, unit, shown", [
+    (2345.6, "number", "2,346"), (1.37, "number", "1.37"), (0.052, "number", "0.052"), (1234.0, "count", "1234"),
+    (117.1, "count", "117.1"), (7.2e9, "usd", "$7.20B"), (0.28, "share", "28.0%"), (12.0, "months", "12.0 mo"),
+])
+def test_format_value_reads_like_a_report_never_in_exponent_notation(value, unit, shown):
+    """Large plain numbers (active biotechs at the end, say) print as 2,346, not 2.35e+03."""
+    assert format_value(value, unit) == shown

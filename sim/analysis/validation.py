@@ -807,7 +807,7 @@ def format_value(value: Any, unit: str) -> str:
         return f"{v:.1f} mo"
     if unit == "month":
         return format_month(v)
-    return f"{v:.3g}"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 def print_scorecard(card: Scorecard, console: Any = None, title: str = "Scorecard") -> None:
