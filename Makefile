@@ -25,6 +25,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_dashboard.py
 
 bench-batch: setup
 	$(BIN)/python benchmarks/bench_batch.py --runs 200

@@ -20,9 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def _cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sim.interfaces.cli", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 # ------------------------------------------------------------------------------ offline assets
@@ -212,6 +212,43 @@ def test_panel_cache_reuses_unchanged_pictures():
     assert P.panel_png("deals", {"deals": deals.iloc[:-1], "monthly": monthly}) is not first
 
 
+def test_stacked_bars_draw_only_the_non_empty_bars_on_top_of_each_other():
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    P._stacked_bars(ax, np.arange(3), [np.array([1.0, 0, 2]), np.array([0.0, 3, 1])], ["red", "blue"],
+                    ["a", "b"], width=0.8)
+    lower, upper = ax.collections
+    boxes = [[(p.vertices[:, 0].min(), p.vertices[:, 1].min(), p.vertices[:, 1].max()) for p in c.get_paths()]
+             for c in (lower, upper)]
+    assert np.allclose(boxes[0], [(-0.4, 0, 1), (1.6, 0, 2)])  # no bar where the count is 0
+    assert np.allclose(boxes[1], [(0.6, 0, 3), (1.6, 2, 3)])  # the second layer starts where the first ends
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert ax.get_ylim()[1] >= 3
+
+
+def test_drawing_workers_draw_the_same_panels_as_the_server(small_scenario):
+    m = D.DashboardModel(scenario=str(small_scenario), seed=3)
+    for _ in range(14):
+        m.step()
+    data = m.data()
+    here = {key: P.to_png(P.panel_figure(key, data)) for key in P.PANELS}
+    P._PNG_CACHE.clear()
+    try:
+        assert P.start_workers(2) == 2 and P.workers_running() == 2
+        assert P.prefetch(data) == len(P.PANELS)
+        assert P.prefetch(data) == 0  # already handed over: not drawn twice
+        for fut in list(P._PENDING.values()):
+            fut.result(timeout=60)  # drawn in a worker process
+        for key in P.PANELS:
+            assert P.panel_png(key, data) == here[key], key
+        assert not P._PENDING
+    finally:
+        P.stop_workers()
+        m.release()
+    assert P.workers_running() == 0 and P.prefetch(data) == 0  # back to drawing in this process
+
+
 # ------------------------------------------------------------------------------ command line
 
 
@@ -228,3 +265,6 @@ def test_dashboard_command_rejects_bad_input(tmp_path):
         port = s.getsockname()[1]
         out = _cli("dashboard", "--port", str(port))
     assert out.returncode == 2 and f"--port {port}" in out.stderr
+    out = _cli("dashboard", env={"LICSIM_DASHBOARD_DRAW_WORKERS": "two"})
+    assert out.returncode == 2 and "LICSIM_DASHBOARD_DRAW_WORKERS='two'" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -145,16 +145,31 @@ def test_page_loads_offline(browser_page):
     print(f"page ready in {time.monotonic() - t0:.1f} s")
 
 
+# Checked in the page on every animation frame: Playwright's own locator waits back off to
+# polling every half second, which would add up to that much to what is measured.
+_NEW_RUN_RESET = """([funding]) => {
+  const levers = document.querySelector('.licsim-levers'), month = document.querySelector('.licsim-month');
+  return !!(levers && levers.textContent.includes('funding level x' + funding)
+            && month && month.textContent.includes('not started'));
+}"""
+_NEW_RUN_FIRST_MONTH = """([funding, oldChart]) => {
+  const levers = document.querySelector('.licsim-levers'), month = document.querySelector('.licsim-month');
+  const chart = document.querySelector('.licsim-panel-money img');
+  return !!(levers && levers.textContent.includes('funding level x' + funding)
+            && month && month.textContent.includes('2018-01') && !month.textContent.includes('not started')
+            && chart && chart.src && chart.src !== oldChart);
+}"""
+
+
 def _reset_and_first_month(page, funding: str) -> float:
-    """Seconds from pressing Reset to the new run's first month shown (after one Step)."""
+    """Seconds from pressing Reset to the new run's first month shown (after one Step): the
+    month, the new levers and a redrawn money chart all on the page."""
+    old_chart = page.locator(".licsim-panel-money img").get_attribute("src")
     t0 = time.monotonic()
     page.get_by_role("button", name="Reset").click()
-    page.locator(".licsim-levers", has_text=f"funding level x{funding}").wait_for()
-    page.locator(".licsim-month", has_text="not started").wait_for()
+    page.wait_for_function(_NEW_RUN_RESET, arg=[funding], polling="raf")
     page.get_by_role("button", name="Step").click()
-    page.locator(".licsim-month", has_text="2018-01").wait_for()
-    page.locator(".licsim-month", has_text="not started").wait_for(state="detached")
-    page.locator(".licsim-panel-money img").wait_for()
+    page.wait_for_function(_NEW_RUN_FIRST_MONTH, arg=[funding, old_chart], polling="raf")
     return time.monotonic() - t0
 
 
@@ -173,7 +188,7 @@ def test_slider_then_reset_shows_first_months_quickly(browser_page):
     page.keyboard.press("ArrowRight")
     timings.append(_reset_and_first_month(page, "1.25"))
     print("slider change + Reset -> first month shown in " + ", ".join(f"{t:.2f} s" for t in timings))
-    assert min(timings) < RESET_BUDGET_S, f"Reset + first month took {timings} s (budget {RESET_BUDGET_S} s)"
+    assert max(timings) < RESET_BUDGET_S, f"Reset + first month took {timings} s (budget {RESET_BUDGET_S} s)"
 
 
 def test_play_advances_the_month_and_the_deals_chart_changes(browser_page):

@@ -28,6 +28,22 @@ def _check_port(host: str, port: int) -> None:
                             "pick another port with --port")
 
 
+DRAW_WORKERS_ENV = "LICSIM_DASHBOARD_DRAW_WORKERS"
+
+
+def _draw_workers() -> int | None:
+    """Drawing worker processes for the live panels: the environment variable, else the default."""
+    import os
+
+    raw = os.environ.get(DRAW_WORKERS_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise UserError(f"{DRAW_WORKERS_ENV}={raw!r}: allowed a whole number of worker processes, 0 to draw "
+                        "in the server itself")
+    return int(raw)
+
+
 def serve(scenario: Path | None, host: str, port: int, open_browser: bool = False) -> None:
     """Check the inputs, then run solara's server in this process until interrupted."""
     import os
@@ -35,6 +51,7 @@ def serve(scenario: Path | None, host: str, port: int, open_browser: bool = Fals
 
     if not 0 < port < 65536:
         raise UserError(f"--port {port}: allowed 1 to 65535")
+    draw_workers = _draw_workers()
     if scenario is not None:
         if not scenario.is_file():
             raise UserError(f"--scenario {scenario}: no such file")
@@ -56,6 +73,9 @@ def serve(scenario: Path | None, host: str, port: int, open_browser: bool = Fals
     except AssetError as exc:
         raise UserError(str(exc))
     _check_port(host, port)
+    from sim.interfaces.dashboard import panels
+
+    panels.start_workers(draw_workers)
 
     shown = f"[{host}]" if ":" in host else host
     print(f"licsim dashboard: http://{shown}:{port}/  (comparison page: /compare; Ctrl+C stops it)", flush=True)

@@ -88,6 +88,7 @@ def _panel(key: str):
     def Panel(model: D.DashboardModel):
         update_counter.get()  # redraw on every step (SolaraViz bumps this counter)
         data = model.data()
+        P.prefetch(data)  # the first panel of a new month hands all of them to the drawing workers
         png = solara.use_memo(lambda: P.panel_png(key, data), [id(model), P.panel_version(key, data)])
         Png(png, key)
 

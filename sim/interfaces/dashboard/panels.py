@@ -9,16 +9,22 @@ reuses these figures.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
+import multiprocessing
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.analysis.metrics import LICENSEE_KINDS as COUNTERPARTIES
@@ -51,6 +57,37 @@ def _usd_b(x: float, _pos: Any = None) -> str:
     if abs(x) < 1:
         return f"${x * 1000:,.0f}M"
     return f"${x:,.1f}B" if abs(x) < 10 else f"${x:,.0f}B"
+
+
+def _title(ax, text: str, fontsize: float = 11) -> None:
+    """A left-aligned panel title at a fixed height (matplotlib's automatic title placement
+    measures every tick label first: a third of a small panel's drawing time)."""
+    ax.set_title(text, fontsize=fontsize, loc="left", y=1.0, pad=4)
+
+
+def _stacked_bars(ax, x: np.ndarray, heights: Sequence[np.ndarray], colours: Sequence[str],
+                  labels: Sequence[str], width: float) -> None:
+    """Stacked bars, one polygon collection per layer and only the non-empty bars drawn (a quarter
+    axis of a long scenario has hundreds of empty rectangles, and ``ax.bar`` makes each an artist),
+    with a legend entry per layer."""
+    bottom = np.zeros(len(x), dtype=float)
+    handles = []
+    for h, colour, label in zip(heights, colours, labels):
+        h = np.asarray(h, dtype=float)
+        keep = h > 0
+        x0, x1 = x[keep] - width / 2, x[keep] + width / 2
+        y0, y1 = bottom[keep], bottom[keep] + h[keep]
+        verts = np.stack([np.column_stack([x0, y0]), np.column_stack([x0, y1]),
+                          np.column_stack([x1, y1]), np.column_stack([x1, y0])], axis=1)
+        if len(verts):
+            ax.add_collection(PolyCollection(verts, facecolors=colour, edgecolors="none", linewidths=0),
+                              autolim=False)
+        handles.append(Patch(facecolor=colour, label=label))
+        bottom += h
+    top = float(bottom.max()) if len(bottom) else 0.0
+    ax.set_xlim(float(x.min()) - 0.6 if len(x) else -0.6, float(x.max()) + 0.6 if len(x) else 0.6)
+    ax.set_ylim(0, top * 1.05 if top > 0 else 1)
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def _nrep(df: pd.DataFrame | None) -> int:
@@ -109,7 +146,7 @@ def draw_deals_by_stage(ax, deals: pd.DataFrame | None, start=None, end=None) ->
     The x axis covers ``start`` to ``end`` (the whole scenario in the live dashboard), so bars
     fill in from the left as the months go by.
     """
-    ax.set_title(PANELS["deals"][0], fontsize=11, loc="left")
+    _title(ax, PANELS["deals"][0])
     if not _col(deals, "signed"):
         index = _quarters(start, end)
         if index is not None:
@@ -128,21 +165,16 @@ def draw_deals_by_stage(ax, deals: pd.DataFrame | None, start=None, end=None) ->
     if index is not None:
         table = table.reindex(index, fill_value=0)
     cols = [s for s in STAGES if s in table.columns] + [c for c in table.columns if c not in STAGES]
-    x = np.arange(len(table))
-    bottom = np.zeros(len(table))
-    for c in cols:
-        colour = STAGE_COLOURS[STAGES.index(c)] if c in STAGES else "#bbbbbb"
-        ax.bar(x, table[c].to_numpy(), bottom=bottom, width=0.85, color=colour, label=c, linewidth=0)
-        bottom += table[c].to_numpy()
+    colours = [STAGE_COLOURS[STAGES.index(c)] if c in STAGES else "#bbbbbb" for c in cols]
+    _stacked_bars(ax, np.arange(len(table)), [table[c].to_numpy() for c in cols], colours, cols, width=0.85)
     _quarter_axis(ax, table.index)
     ax.set_ylabel("deals" if _nrep(deals) == 1 else f"deals (mean of {_nrep(deals)} runs)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def draw_money(ax, monthly: pd.DataFrame | None, deals: pd.DataFrame | None = None, start=None, end=None) -> None:
     """Quarterly upfront payments received by licensors against primary financing raised."""
-    ax.set_title(PANELS["money"][0], fontsize=11, loc="left")
+    _title(ax, PANELS["money"][0])
     if not _col(monthly, "month"):
         index = _quarters(start, end)
         if index is not None:
@@ -182,7 +214,7 @@ def draw_money(ax, monthly: pd.DataFrame | None, deals: pd.DataFrame | None = No
 
 def draw_counterparties(ax, deals: pd.DataFrame | None) -> None:
     """Share of each year's deals by licensee kind (MNC, mid-size, incubator, regional)."""
-    ax.set_title(PANELS["counterparties"][0], fontsize=11, loc="left")
+    _title(ax, PANELS["counterparties"][0])
     if not _col(deals, "licensee_kind"):
         _empty(ax)
         return
@@ -191,25 +223,21 @@ def draw_counterparties(ax, deals: pd.DataFrame | None) -> None:
     cols = [c for c in COUNTERPARTIES if c in table.columns] + [c for c in table.columns if c not in COUNTERPARTIES]
     share = table[cols].div(table[cols].sum(axis=1), axis=0) * 100
     x = np.arange(len(share))
-    bottom = np.zeros(len(share))
-    for c in cols:
-        colour = COUNTERPARTY_COLOURS[COUNTERPARTIES.index(c)] if c in COUNTERPARTIES else "#bbbbbb"
-        ax.bar(x, share[c].to_numpy(), bottom=bottom, width=0.8, color=colour,
-               label=COUNTERPARTY_LABELS.get(c, c), linewidth=0)
-        bottom += share[c].to_numpy()
+    colours = [COUNTERPARTY_COLOURS[COUNTERPARTIES.index(c)] if c in COUNTERPARTIES else "#bbbbbb" for c in cols]
+    _stacked_bars(ax, x, [share[c].to_numpy() for c in cols], colours, [COUNTERPARTY_LABELS.get(c, c) for c in cols],
+                  width=0.8)
     totals = table[cols].sum(axis=1).to_numpy()
     ax.set_xticks(x)
     ax.set_xticklabels([f"{int(y)}\n{int(n)}" for y, n in zip(share.index, totals)], fontsize=7)
     ax.set_ylim(0, 100)
     ax.set_ylabel("% of deals (count below)")
-    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def draw_rights(axes, deals: pd.DataFrame | None) -> None:
     """Two bar charts: deals by territory licensed, and by the licensee's home region."""
     ax_t, ax_r = axes
-    ax_t.set_title("Territory licensed", fontsize=10, loc="left")
-    ax_r.set_title("Licensee region", fontsize=10, loc="left")
+    _title(ax_t, "Territory licensed", fontsize=10)
+    _title(ax_r, "Licensee region", fontsize=10)
     if not _col(deals, "territory"):
         _empty(ax_t)
         _empty(ax_r)
@@ -232,7 +260,7 @@ def draw_rights(axes, deals: pd.DataFrame | None) -> None:
 
 def draw_runways(ax, runways: np.ndarray | None, thresholds: dict[str, float] | None = None) -> None:
     """Histogram of active biotechs' months of cash; the last bin collects 60+ months."""
-    ax.set_title(PANELS["runways"][0], fontsize=11, loc="left")
+    _title(ax, PANELS["runways"][0])
     r = np.asarray(runways if runways is not None else [], dtype=float)
     r = r[np.isfinite(r)] if r.size else r
     if r.size == 0:
@@ -240,7 +268,10 @@ def draw_runways(ax, runways: np.ndarray | None, thresholds: dict[str, float] | 
         return
     cap = 60.0
     bins = np.arange(0, cap + 3.01, 3.0)
-    ax.hist(np.clip(r, 0, cap + 1.5), bins=bins, color="#8c6bb1", edgecolor="white", linewidth=0.5)
+    counts, _ = np.histogram(np.clip(r, 0, cap + 1.5), bins=bins)
+    _stacked_bars(ax, (bins[:-1] + bins[1:]) / 2, [counts], ["#8c6bb1"], ["biotechs"], width=2.7)
+    ax.get_legend().remove()
+    ax.set_xlim(0, bins[-1])
     for name, value in (thresholds or {}).items():
         ax.axvline(value, color="grey", ls="--", lw=1)
         ax.text(value + 0.5, ax.get_ylim()[1] * 0.92, name, fontsize=7, color="grey")
@@ -290,7 +321,7 @@ def notable_deals(deals: pd.DataFrame | None, n: int = 10, quantile: float | Non
 
 def to_png(fig: Figure, dpi: int = 90) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})  # fast; a little larger
     return buf.getvalue()
 
 
@@ -360,24 +391,123 @@ def _digests(data: dict[str, Any], names: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
-    """One live panel as PNG bytes, cached by content: a panel whose data did not change (the
-    empty charts after Reset, the first months of a run replayed with the same seed) is not
-    drawn again, so a new run shows up at once."""
+def _cache_key(key: str, data: dict[str, Any], dpi: int) -> tuple:
     inputs = _digests(data, PANEL_INPUTS.get(key, ()))
     extra = (str(data.get("start")), str(data.get("end")), repr(sorted((data.get("thresholds") or {}).items())))
-    cache_key = (key, dpi, inputs, extra)
-    with _PNG_LOCK:
-        hit = _PNG_CACHE.get(cache_key)
-        if hit is not None:
-            _PNG_CACHE.move_to_end(cache_key)
-            return hit
-    png = to_png(panel_figure(key, data), dpi=dpi)
+    return (key, dpi, inputs, extra)
+
+
+def _remember(cache_key: tuple, png: bytes) -> bytes:
     with _PNG_LOCK:
         _PNG_CACHE[cache_key] = png
         while len(_PNG_CACHE) > _PNG_CACHE_SIZE:
             _PNG_CACHE.popitem(last=False)
     return png
+
+
+def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
+    """One live panel as PNG bytes, cached by content: a panel whose data did not change (the
+    empty charts after Reset, the first months of a run replayed with the same seed) is not
+    drawn again, so a new run shows up at once. A panel that :func:`prefetch` handed to a
+    drawing worker is taken from there (or drawn here if no worker has started on it yet)."""
+    cache_key = _cache_key(key, data, dpi)
+    with _PNG_LOCK:
+        hit = _PNG_CACHE.get(cache_key)
+        if hit is not None:
+            _PNG_CACHE.move_to_end(cache_key)
+            return hit
+        pending = _PENDING.pop(cache_key, None)
+    if pending is not None and not pending.cancel():  # a worker is drawing it (or has)
+        try:
+            return _remember(cache_key, pending.result(timeout=_WORKER_TIMEOUT_S))
+        except Exception:  # a worker died or timed out: draw it here
+            stop_workers()
+    return _remember(cache_key, to_png(panel_figure(key, data), dpi=dpi))
+
+
+# ---------------------------------------------------------------------------- drawing workers
+#
+# The dashboard server draws each new month's panels in worker processes, side by side, while
+# its own thread goes on updating the page; a month with new deals redraws all five panels, and
+# drawn one after another in the server they were most of the time between a click and the page
+# showing the month. Without workers (tests, reports, ``start_workers(0)``) everything is drawn
+# in the calling thread, with the same result.
+
+_POOL: ProcessPoolExecutor | None = None
+_PENDING: "OrderedDict[tuple, Future]" = OrderedDict()
+_WORKER_TIMEOUT_S = 30.0
+
+
+def _draw(key: str, data: dict[str, Any], dpi: int) -> bytes:
+    return to_png(panel_figure(key, data), dpi=dpi)
+
+
+def _warm_up() -> int:
+    """Import and draw once in a new worker (fonts, caches), so its first real panel is quick."""
+    for key in PANELS:
+        _draw(key, {}, 90)
+    return os.getpid()
+
+
+def default_workers() -> int:
+    """Two drawing workers on a small machine, up to four where there are cores to spare."""
+    return min(4, max(2, (os.cpu_count() or 2) - 1))
+
+
+def start_workers(n: int | None = None) -> int:
+    """Start ``n`` drawing worker processes (default :func:`default_workers`; 0: none) and warm them
+    up in the background. Returns how many run."""
+    global _POOL
+    n = default_workers() if n is None else int(n)
+    with _PNG_LOCK:
+        if _POOL is not None or n <= 0:
+            return 0 if _POOL is None else _POOL._max_workers
+        _POOL = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+        pool = _POOL
+    for _ in range(n):
+        pool.submit(_warm_up)
+    atexit.register(stop_workers)
+    return n
+
+
+def stop_workers() -> None:
+    """Stop the drawing workers; panels are drawn in the calling thread from then on."""
+    global _POOL
+    with _PNG_LOCK:
+        pool, _POOL = _POOL, None
+        pending = list(_PENDING.values())
+        _PENDING.clear()
+    for fut in pending:
+        fut.cancel()
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def workers_running() -> int:
+    pool = _POOL
+    return 0 if pool is None else pool._max_workers
+
+
+def prefetch(data: dict[str, Any], keys: Sequence[str] | None = None, dpi: int = 90) -> int:
+    """Hand the panels of ``data`` that are not drawn yet to the drawing workers (none started:
+    nothing happens); :func:`panel_png` then collects them. Returns how many were handed over."""
+    if _POOL is None:
+        return 0
+    handed = 0
+    for key in keys if keys is not None else PANEL_INPUTS:
+        cache_key = _cache_key(key, data, dpi)
+        with _PNG_LOCK:
+            if cache_key in _PNG_CACHE or cache_key in _PENDING or _POOL is None:
+                continue
+            inputs = {name: data.get(name) for name in (*PANEL_INPUTS[key], "start", "end", "thresholds")}
+            try:
+                _PENDING[cache_key] = _POOL.submit(_draw, key, inputs, dpi)
+            except RuntimeError:  # the pool broke or is shutting down
+                break
+            handed += 1
+            while len(_PENDING) > _PNG_CACHE_SIZE:  # asked for and never collected (a Reset came first)
+                _PENDING.popitem(last=False)[1].cancel()
+    return handed
 
 
 def panel_version(key: str, data: dict[str, Any]) -> tuple:
