@@ -20,7 +20,6 @@ import datetime as _dt
 import html
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -924,7 +923,4 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     target = Path(out) if out is not None else folder / "report.html"
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # a handout: readable like any new file (mkstemp makes 0600)
     return target

@@ -23,7 +23,7 @@ from sim.experiments import design as design_mod
 from sim.experiments.executors import Executor
 from sim.experiments.loader import LoadedExperiment
 from sim.experiments.seeds import run_index, run_seed
-from sim.experiments.store import RunStore, readable
+from sim.experiments.store import RunStore
 from sim.experiments.tasks import Task, run_model
 from sim.io import atomic_path
 from sim.provenance import git_info, package_versions, utc_now
@@ -190,10 +190,8 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
     }
     with atomic_path(out / "experiment.yaml") as tmp:
         tmp.write_bytes(Path(loaded.path).read_bytes())
-        readable(tmp)
     with atomic_path(out / "base_scenario.json") as tmp:
         tmp.write_text(json.dumps(json.loads(loaded.scenario_json()), indent=2) + "\n")
-        readable(tmp)
     _write_json(manifest, path)
     return manifest
 
@@ -209,14 +207,12 @@ def _design(out: Path, loaded: LoadedExperiment) -> pd.DataFrame:
                 table[f"raw:{p.path}"] = raw[:, i]
         with atomic_path(path) as tmp:
             table.to_parquet(tmp, index=False)
-            readable(tmp)
     return points
 
 
 def _write_json(obj: Any, path: Path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-        readable(tmp)
 
 
 # -------------------------------------------------------------------------- progress

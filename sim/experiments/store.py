@@ -53,13 +53,6 @@ from sim.io import atomic_path
 #: Rows per compacted file.
 ROWS_PER_PART = 250_000
 
-def readable(tmp: Path) -> None:
-    """Give a temporary file the permissions of a normal new file (``mkstemp`` makes them 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
-
-
 def uniform_table(table: pa.Table) -> pa.Table:
     """One type per kind of column, so files of different runs concatenate.
 
@@ -217,7 +210,6 @@ class RunStore:
         name = f"chunk-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
         with atomic_path(self.runs_dir / name) as tmp:
             pq.write_table(table, tmp)
-            readable(tmp)
         self._rows = []
 
     def _write_deals(self, rec: Record) -> None:
@@ -228,7 +220,6 @@ class RunStore:
         path = self.deals_dir / f"point={rec.point}" / f"replication-{rec.replication:06d}.parquet"
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
-            readable(tmp)
 
     def drop_failed(self) -> int:
         """Remove failed runs (so that they run again); each file is rewritten atomically."""
@@ -244,7 +235,6 @@ class RunStore:
             if kept.num_rows:
                 with atomic_path(f) as tmp:
                     pq.write_table(kept, tmp)
-                    readable(tmp)
             else:
                 f.unlink()
         if (self.root / "errors.log").exists() and dropped:
