@@ -363,7 +363,7 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
     from optuna.trial import TrialState
     from rich.console import Console
 
-    from sim.analysis.validation import default_workers
+    from sim.experiments.executors import available_cores
     from sim.scenarios.loader import apply_overrides, load_scenario
 
     console = console or Console()
@@ -385,7 +385,7 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
     out = Path(out) if out is not None else Path(spec.out) if spec.out else Path("results") / "calibration" / spec.name
     out.mkdir(parents=True, exist_ok=True)
     total = trials if trials is not None else spec.trials
-    workers = workers or default_workers()
+    workers = workers or available_cores()
     batch = spec.batch or max(1, workers // spec.replications)
     seeds = replication_seeds(spec.seed, spec.replications)
 

@@ -966,13 +966,6 @@ def _run_job(runner: str, scenario: Any, seed: int, replication: int) -> RunOutp
     return RunOutput(deals=deals, monthly=monthly, seed=seed, replication=replication)
 
 
-def default_workers() -> int:
-    """Every core this process may use."""
-    from sim.experiments.executors import available_cores
-
-    return available_cores()
-
-
 def make_executor(workers: int) -> Any:
     """A process pool for :func:`map_runs` (:func:`sim.experiments.executors.spawn_pool`)."""
     from sim.experiments.executors import spawn_pool
@@ -994,9 +987,11 @@ def map_runs(jobs: Sequence[tuple[Any, int, int]], workers: int | None = None, *
         errors: ``raise`` stops at the first failed run (naming its replication and seed);
             ``return`` puts the exception in that run's slot and goes on (calibration uses it).
     """
+    from sim.experiments.executors import available_cores
+
     jobs = list(jobs)
     results: list[RunOutput | None] = [None] * len(jobs)
-    workers = default_workers() if workers is None else max(1, int(workers))
+    workers = available_cores() if workers is None else max(1, int(workers))
     if executor is None and (workers == 1 or len(jobs) <= 1):
         for i, (sc, seed, rep) in enumerate(jobs):
             try:

@@ -254,11 +254,12 @@ def ComparePage():
     results = solara.use_memo(D.result_choices, [])
 
     def run_comparison():
-        from sim.analysis.validation import default_workers, make_executor
+        from sim.analysis.validation import make_executor
+        from sim.experiments.executors import available_cores
 
         seeds = [int(_first_seed.value) + i for i in range(int(_seeds.value))]
         # One pool for both futures (its workers start on the first run); one seed runs here.
-        pool = make_executor(min(default_workers(), len(seeds))) if len(seeds) > 1 else None
+        pool = make_executor(min(available_cores(), len(seeds))) if len(seeds) > 1 else None
         try:
             a = _run_side(_side_a.value, seeds, _progress.set, "A", pool)
             b = _run_side(_side_b.value, seeds, _progress.set, "B", pool)

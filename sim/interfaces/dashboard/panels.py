@@ -451,7 +451,9 @@ def _warm_up() -> int:
 
 def default_workers() -> int:
     """Two drawing workers on a small machine, up to four where there are cores to spare."""
-    return min(4, max(2, (os.cpu_count() or 2) - 1))
+    from sim.experiments.executors import available_cores
+
+    return min(4, max(2, available_cores() - 1))
 
 
 def start_workers(n: int | None = None) -> int:
