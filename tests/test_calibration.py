@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -142,6 +143,38 @@ def test_calibration_smoke_run_writes_outputs_reproduces_and_resumes(experiment:
     # a changed experiment is refused rather than mixed into the same study
     experiment.write_text(experiment.read_text().replace("high: 0.5", "high: 0.6"))
     with pytest.raises(UserError, match="different experiment .*parameters"):
+        run_calibration(experiment, out=out, workers=1, console=quiet)
+
+
+def test_cmaes_searches_around_the_scenario_and_resumes_where_it_stopped(experiment: Path, tmp_path: Path):
+    """method: optuna-cmaes is a local search from the scenario's own values: the first generation
+    lies within a few sigma0 of them (a share of each range, in log space for a log range)."""
+    from rich.console import Console
+
+    text = experiment.read_text().replace("trials: 2", "trials: 7") + "method: optuna-cmaes\nsigma0: 0.05\n"
+    experiment.write_text(text)
+    quiet = Console(file=open("/dev/null", "w"), width=200)
+    out = tmp_path / "cma"
+    run_calibration(experiment, out=out, workers=1, console=quiet)
+    hist = pd.read_csv(out / "loss_history.csv")
+    assert list(hist["trial"]) == list(range(7)) and (hist["state"] == "COMPLETE").all()
+    start = hist.iloc[0]
+    from sim.scenarios.loader import load_scenario
+
+    assert start["mnc.hurdle"] == pytest.approx(load_scenario(tmp_path / "tiny.yaml").mnc.hurdle)
+    later = hist.iloc[1:]
+    assert (later["mnc.hurdle"] - start["mnc.hurdle"]).abs().max() <= 5 * 0.05 * (0.5 - 0.05)
+    log_step = np.log(later["biotech.round_size_usd"] / start["biotech.round_size_usd"]).abs().max()
+    assert log_step <= 5 * 0.05 * np.log(30.0 / 6.0)
+    assert later["mnc.hurdle"].nunique() > 1  # it does move
+    # resumed, it goes on with new candidates and keeps the trials done
+    run_calibration(experiment, out=out, workers=1, trials=9, console=quiet)
+    hist2 = pd.read_csv(out / "loss_history.csv")
+    assert list(hist2["trial"]) == list(range(9))
+    pd.testing.assert_series_equal(hist2["loss"].iloc[:7], hist["loss"])
+    # the same study cannot be continued with the other method
+    experiment.write_text(text.replace("method: optuna-cmaes", "method: optuna-tpe"))
+    with pytest.raises(UserError, match="different experiment .*method"):
         run_calibration(experiment, out=out, workers=1, console=quiet)
 
 

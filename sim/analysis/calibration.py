@@ -112,7 +112,8 @@ class Experiment(_Strict):
     description: str = ""
     scenario: str
     targets: str = "targets.yaml"
-    method: Literal["optuna-tpe"] = "optuna-tpe"
+    method: Literal["optuna-tpe", "optuna-cmaes"] = "optuna-tpe"
+    sigma0: float = Field(0.1, gt=0, le=1)  # optuna-cmaes: first step size, as a share of each range
     replications: int = Field(4, ge=1, le=1000)
     seed: int = Field(20240101, ge=0)
     trials: int = Field(200, ge=1, le=100000)
@@ -247,6 +248,8 @@ def _fingerprint(exp: LoadedExperiment, base: Any, targets: TargetSet) -> dict[s
         "loss": spec.loss.model_dump_json(),
         "scenario": json.dumps(data, sort_keys=True),
     }
+    if spec.method != "optuna-tpe":  # (TPE studies recorded before there was a choice keep their fingerprint)
+        parts["method"] = json.dumps([spec.method, spec.sigma0])
     return {k: hashlib.sha256(v.encode()).hexdigest()[:16] for k, v in parts.items()}
 
 
@@ -273,11 +276,22 @@ def _open_study(out: Path, name: str, fresh: bool):
     return optuna.create_study(study_name=name, storage=storage, direction="minimize", load_if_exists=True)
 
 
-def _sampler(spec: Experiment, n_done: int):
+def _sampler(spec: Experiment, n_done: int, start: dict[str, Any]):
+    """TPE (global, model-based) or CMA-ES (a local search from the scenario's own values, ``start``,
+    with first steps of ``sigma0`` times each parameter's range, in log space for log ranges)."""
     import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if spec.method == "optuna-cmaes":
+            # x0/sigma0 are deprecated in Optuna 4.9 (moving to OptunaHub) but kept until 6.0;
+            # constraints.txt pins 4.x. The optimiser's state is stored with the trials, so a
+            # resumed run goes on from the same generation.
+            warnings.simplefilter("ignore", FutureWarning)
+            return optuna.samplers.CmaEsSampler(x0=start, sigma0=spec.sigma0, seed=spec.seed % (2**32),
+                                                n_startup_trials=1, with_margin=any(
+                                                    r.type == "int" for r in spec.parameters.values()),
+                                                warn_independent_sampling=False)
         return optuna.samplers.TPESampler(seed=(spec.seed + 7919 * n_done) % (2**32),
                                           n_startup_trials=spec.startup_trials, multivariate=True,
                                           constant_liar=True)
@@ -394,7 +408,7 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
     old = study.user_attrs.get("fingerprint")
     if old and old != fp:
         changed = ", ".join(k if k != "scenario" else "the fixed part of the scenario, schema defaults included"
-                            for k in fp if old.get(k) != fp[k])
+                            for k in dict.fromkeys([*fp, *old]) if old.get(k) != fp.get(k))
         raise UserError(f"{out}/optuna.db holds a calibration of a different experiment (changed: {changed}); "
                         "run with --fresh to start over, or give another --out")
     study.set_user_attr("fingerprint", fp)
@@ -404,17 +418,18 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         study.enqueue_trial(t.params, skip_if_exists=False)
         study.tell(t.number, state=TrialState.FAIL)
     n_done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    start = {}
+    for name, rng in spec.parameters.items():
+        v = float(_get_path(base, name))
+        start[name] = int(min(max(round(v), rng.low), rng.high)) if rng.type == "int" else \
+            min(max(v, rng.low), rng.high)
     if spec.include_start and not study.trials:
-        start = {}
-        for name, rng in spec.parameters.items():
-            v = float(_get_path(base, name))
-            start[name] = int(min(max(round(v), rng.low), rng.high)) if rng.type == "int" else \
-                min(max(v, rng.low), rng.high)
         study.enqueue_trial(start)
-    study.sampler = _sampler(spec, n_done)
+    study.sampler = _sampler(spec, n_done, start)
 
-    console.print(f"[bold]calibrate {spec.name}[/bold]: {len(names)} parameters, {spec.replications} replications "
-                  f"per candidate (common seeds), {batch} candidate(s) at a time on {workers} process(es); "
+    method = spec.method + (f" (sigma0 {spec.sigma0:g})" if spec.method == "optuna-cmaes" else "")
+    console.print(f"[bold]calibrate {spec.name}[/bold] ({method}): {len(names)} parameters, "
+                  f"{spec.replications} replications per candidate (common seeds), {batch} candidate(s) at a time on {workers} process(es); "
                   f"{n_done}/{total} trials done; storage {out / 'optuna.db'}")
     deadline = time.monotonic() + timeout_minutes * 60 if timeout_minutes else math.inf
     executor = make_executor(workers) if workers > 1 else None
