@@ -212,6 +212,35 @@ def test_panel_cache_reuses_unchanged_pictures():
     assert P.panel_png("deals", {"deals": deals.iloc[:-1], "monthly": monthly}) is not first
 
 
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line.split()[1] for line in f)  # a zombie
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_drawing_workers_end_with_a_server_that_was_killed():
+    script = ("import os, time\n"
+              "from sim.interfaces.dashboard import panels as P\n"
+              "P.start_workers(1)\n"
+              "print(P._POOL.submit(os.getpid).result(timeout=120), flush=True)\n"
+              "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(proc.stdout.readline())
+        assert not _gone(worker)
+        proc.kill()  # no shutdown, no atexit: what a SIGKILL or an abrupt stop leaves behind
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while not _gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _gone(worker), f"drawing worker {worker} outlived its server"
+    finally:
+        proc.kill()
+
+
 def test_stacked_bars_draw_only_the_non_empty_bars_on_top_of_each_other():
     from matplotlib.figure import Figure
 

@@ -15,6 +15,7 @@ import io
 import multiprocessing
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -449,6 +450,18 @@ def _warm_up() -> int:
     return os.getpid()
 
 
+def _watch_parent(parent: int) -> None:
+    """Run in each drawing worker: end it once the server that started it is gone. A server stopped
+    by a signal or killed never shuts its pool down, and a worker waiting for work would wait forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="licsim-watch-parent", daemon=True).start()
+
+
 def default_workers() -> int:
     """Two drawing workers on a small machine, up to four where there are cores to spare."""
     from sim.experiments.executors import available_cores
@@ -464,7 +477,8 @@ def start_workers(n: int | None = None) -> int:
     with _PNG_LOCK:
         if _POOL is not None or n <= 0:
             return 0 if _POOL is None else _POOL._max_workers
-        _POOL = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+        _POOL = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_watch_parent, initargs=(os.getpid(),))
         pool = _POOL
     for _ in range(n):
         pool.submit(_warm_up)
