@@ -167,3 +167,71 @@ def test_lower_own_value_of_late_rights_brings_global_buyers_later_assets(tiny_s
         return float(d["stage"].isin(["phase2", "phase3", "filed", "approved"]).mean())
 
     assert late_share(0.5) > late_share(1.0) + 0.05
+
+
+def _talks_on_preclinical_asset(tiny_scenario, funding_scale: float):
+    """A model (no diligence failures, no quality noise) and open talks between a top MNC and a
+    biotech on a non-core preclinical asset's ex-China rights, begun with a 30% price gap."""
+    from sim.model.assets import EX_CN
+    from sim.model.market import EX_CHINA, Diligence, seller_ask
+
+    sc = apply_overrides(tiny_scenario, {"market.diligence_fail": 0.0, "market.diligence_distrust_fail": 0.0,
+                                         "market.quality_noise": 0.0, "drivers.funding.scale": funding_scale})
+    model = LicensingMarket(sc, seed=2)
+    book, ent = model.book, model.ent
+    n = book.n
+    orig = book.originator[:n]
+    ok = ((book.status[:n] == 0) & (book.stage[:n] == 0) & (book.rights[:n] == orig[:, None]).all(axis=1)
+          & ent.alive[orig] & (ent.kind[orig] == 0) & ~book.in_play[:n] & ~book.core[:n])
+    asset = int(np.flatnonzero(ok)[0])
+    seller = int(orig[asset])
+    ask = float(seller_ask(model, np.array([asset]), np.array([seller]), EX_CN[None, :])[0])
+    value = ask / (1.3 * (1.0 - sc.mnc.hurdle))  # the buyer would sign were the ask 30% lower
+    talks = Diligence(asset=asset, seller=seller, buyer=0, package=EX_CHINA, mask=EX_CN.copy(), price=value,
+                      ask=ask, value=value, rival=-np.inf, start=model.month, work=1.0, distressed=False,
+                      stage=0)
+    return model, talks
+
+
+def test_terms_settle_at_signing_in_the_climate_then(tiny_scenario):
+    """Talks begun with a price gap: while money stays easy the seller holds out and the talks
+    lapse; after a capital winter the same seller's ask has come down, the deal signs, priced
+    at the ask then plus the seller's share of the surplus."""
+    from sim.model.market import close_diligence, seller_ask
+
+    model, talks = _talks_on_preclinical_asset(tiny_scenario, funding_scale=1.0)
+    model.book.in_play[talks.asset] = True
+    signed_before = model.ledger.n  # contracts signed in the burn-in
+    # The climate at signing: the ask is re-read now. Easy money keeps it where it was.
+    assert not close_diligence(model, talks)
+    assert model.ledger.n == signed_before and not model.book.in_play[talks.asset]
+    assert (model.book.rights[talks.asset] == talks.seller).all()
+    # The same talks closing after funding has fallen to a fifth: the ask is lower, the deal signs.
+    model.now = {**model.now, "funding": model.now["funding"] * 0.2}
+    ask_now = float(seller_ask(model, np.array([talks.asset]), np.array([talks.seller]), talks.mask[None, :])[0])
+    assert (1.0 - model.sc.mnc.hurdle) * talks.value >= ask_now
+    assert close_diligence(model, talks)
+    assert model.ledger.n == signed_before + 1
+    deal = model.ledger.records[-1]
+    price = ask_now + model.sc.market.seller_power * (talks.value - ask_now)
+    assert deal["deal_type"] == "license"
+    assert deal["upfront_usd"] == pytest.approx(model.upfront_share_by_stage[0] * price)
+    assert (model.book.rights[talks.asset][talks.mask] == model.buyers[0].entity).all()
+
+
+def test_biotechs_differ_in_their_own_valuation(tiny_scenario):
+    """`biotech.valuation_spread` is the log-sd of biotechs' own valuations; an ask scales with it."""
+    from sim.model.assets import EX_CN
+    from sim.model.market import seller_ask
+
+    same = LicensingMarket(apply_overrides(tiny_scenario, {"biotech.valuation_spread": 0.0}), seed=4)
+    assert (same.ent.optimism[same.ent.kind == 0] == 1.0).all()
+    spread = LicensingMarket(apply_overrides(tiny_scenario, {"biotech.valuation_spread": 0.8,
+                                                             "population.biotechs": 400}), seed=4)
+    logs = np.log(spread.ent.optimism[spread.ent.kind == 0])
+    assert np.std(logs) == pytest.approx(0.8, rel=0.15)
+    asset = 0
+    seller = np.array([int(spread.book.originator[asset])])
+    before = seller_ask(spread, np.array([asset]), seller, EX_CN[None, :])[0]
+    spread.ent.optimism[seller] *= 2.0
+    assert seller_ask(spread, np.array([asset]), seller, EX_CN[None, :])[0] == pytest.approx(2 * before)

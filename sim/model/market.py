@@ -11,12 +11,17 @@ Design notes (one month, in order):
    for a global data package): a buyer takes on trust the clinical data or, for novel biology,
    the originator's own science.
    The seller's ask = own_share(funding) * V_o * share * novelty_own/novelty * runway factor.
-3. Matching. A buyer pursues an offer when W - ask >= hurdle * W (a China deal must beat
-   sourcing elsewhere), it has BD capacity and can afford the upfront. Offers with the
-   largest relative surplus (W - ask) / W go first, each to its highest-value buyer; a rival bidder lifts the
-   price to its own value (an English auction):  P = max(ask + power * (W1 - ask), W2).
+3. Matching. A buyer opens talks on an offer when (1 - hurdle) * W >= (1 - room) * ask: a China
+   deal must beat sourcing elsewhere (hurdle), and the ask need only be within negotiation
+   room of that, since terms settle at signing. It must have BD capacity and be able to afford
+   the upfront. Offers with the largest relative surplus (W - ask) / W go first, each to its
+   highest-value buyer.
 4. Diligence takes months of work whose pace slows while the market is cool, and can fail: on
-   China-only data when trust is low, or when the buyer's read of quality was too rosy.
+   China-only data when trust is low. When it ends, the buyer knows the true value v and the
+   seller's ask is re-read at that month's climate and runway: the deal signs only if
+   (1 - hurdle) * v >= ask_now, at P = max(ask_now + power * (v - ask_now), W2) (a rival bidder
+   lifts the price to its own value, an English auction), capped at v. So a deal signed in a
+   cooling market is priced in it, and talks begun in a boom lapse if the seller never comes down.
 5. Terms. Upfront = upfront_share(stage) * P; the rest is contingent. Milestones are
    quoted in nominal dollars, so their headline is the contingent part divided by the
    chance (and discount) of reaching them: early deals carry large headlines, small upfronts.
@@ -69,9 +74,10 @@ class Diligence:
     buyer: int
     package: int
     mask: np.ndarray
-    price: float
-    ask: float
-    value: float
+    price: float  # indicative price when talks began
+    ask: float  # the seller's ask when talks began
+    value: float  # the buyer's value when talks began (before diligence)
+    rival: float  # the best rival bidder's value (-inf without one)
     start: int
     work: float  # months of diligence work at a normal pace
     distressed: bool
@@ -140,6 +146,26 @@ class Bids:
     ask: np.ndarray  # the seller's ask for each offer (indexed by offer row)
 
 
+def seller_ask(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The sellers' reservation prices (US dollars) for rights packages, at today's climate.
+
+    A biotech's ask follows its own value of the rights (funding climate, stage, and its own
+    optimism: ``biotech.valuation_spread``) and its runway; sellers value novelty less steeply than buyers do (a fast follower still sells in
+    China); stranded programmes are offered cheaper. An incubator sells a NewCo asset at 0.8
+    of its value.
+    """
+    book, sc = model.book, model.sc
+    stage = book.stage[assets].astype(int)
+    is_biotech = model.ent.kind[sellers] == Kind.biotech
+    factor = np.ones(assets.size)
+    if is_biotech.any():
+        factor[is_biotech] = Biotech.reservation_factor(model, sellers[is_biotech])
+    own = np.where(is_biotech, Biotech.own_value_share(model, stage) * model.own_novelty_ratio[book.novelty[assets]]
+                   * model.ent.optimism[sellers], 0.8)
+    value = book.world_value(assets) * book.territory_share(masks)
+    return own * value * factor * np.where(book.paused[assets], sc.biotech.paused_ask, 1.0)
+
+
 def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) -> Bids:
     """Value the screened (offer, buyer) pairs and keep those a buyer would pursue.
 
@@ -163,16 +189,9 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     screened &= offers.seller[:, None] != bt["entity"][buyers][None, :]
     o, j = np.nonzero(screened)
     b = buyers[j]
-    # Seller's ask, per offer. Sellers value novelty less steeply than buyers do (a fast
-    # follower still sells in China); stranded programmes are offered cheaper.
     v_world = book.world_value(a)
     share = book.territory_share(offers.mask)
-    is_biotech = model.ent.kind[offers.seller] == Kind.biotech
-    factor = np.ones(offers.size)
-    if is_biotech.any():
-        factor[is_biotech] = Biotech.reservation_factor(model, offers.seller[is_biotech])
-    own = np.where(is_biotech, Biotech.own_value_share(model, stage) * model.own_novelty_ratio[book.novelty[a]], 0.8)
-    ask = own * v_world * share * factor * np.where(book.paused[a], sc.biotech.paused_ask, 1.0)
+    ask = seller_ask(model, a, offers.seller, offers.mask)
     # Buyer's value of each screened pair.
     china_only = ~book.global_data[a]
     # What the buyer must take on trust: the clinical data (by stage) or, for novel biology, the
@@ -186,8 +205,10 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     # Regional licensees buy data-rich, affordable drugs: novelty counts for them as for the seller.
     regional_buyer = bt["kind"][b] == Kind.regional
     W = np.where(regional_buyer, W * model.own_novelty_ratio[book.novelty[a[o]]], W)
-    # A China deal must beat sourcing elsewhere (hurdle) and the upfront must be affordable.
-    keep = (W - ask[o] >= sc.mnc.hurdle * W) & (W > 0)
+    # A China deal must beat sourcing elsewhere (hurdle). Terms settle at signing, so a buyer
+    # opens talks when the ask is within negotiation room of what it would pay; whether the
+    # seller comes down that far is decided when diligence ends (close_diligence).
+    keep = ((1.0 - sc.mnc.hurdle) * W >= (1.0 - sc.market.negotiation_room) * ask[o]) & (W > 0)
     # The buyer must be able to pay the upfront at the price it would likely agree.
     likely = ask[o] + sc.market.seller_power * np.maximum(W - ask[o], 0.0)
     keep &= bt["cash"][b] >= model.upfront_share_by_stage[stage[o]] * likely
@@ -241,7 +262,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         model.book.in_play[asset] = True
         work = model.diligence_work(asset)
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
-                                 mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=value,
+                                 mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=value, rival=rival,
                                  start=model.month, work=work, distressed=bool(offers.distressed[o]),
                                  stage=int(model.book.stage[asset])))
     return started
@@ -263,10 +284,15 @@ def close_diligence(model: "LicensingMarket", d: Diligence) -> bool:
         return False
     # Diligence reveals the asset's true quality: re-value without the buyer's reading error.
     true_value = d.value * float(np.exp(-model.rng.normal(0.0, sc.market.quality_noise) * 0.5))
-    if true_value < d.ask:
+    # Terms settle now, against the seller's ask in today's climate and runway: a seller whose
+    # money got scarcer during the talks comes down; one whose prospects rose holds out, and
+    # the buyer walks away if the deal no longer beats sourcing elsewhere.
+    ask = float(seller_ask(model, np.array([d.asset]), np.array([d.seller]), d.mask[None, :])[0])
+    if (1.0 - sc.mnc.hurdle) * true_value < ask:
         model.month_failed += 1
         return False
-    price = min(d.price, true_value)
+    power = sc.market.seller_power
+    price = min(true_value, max(ask + power * (true_value - ask), d.rival))
     sign(model, d, price)
     return True
 

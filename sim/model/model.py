@@ -43,11 +43,12 @@ class Entities:
     bd_cap: np.ndarray = field(default_factory=lambda: np.zeros(0))
     burn: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rounds: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    optimism: np.ndarray = field(default_factory=lambda: np.zeros(0))  # a biotech's own valuation, x the norm
 
     def extend(self, kind: int, count: int, **cols: np.ndarray) -> None:
         new = {"kind": np.full(count, kind, np.int8), "alive": np.ones(count, bool),
                "strategy": np.zeros(count, np.int8), "bd_cap": np.zeros(count), "burn": np.zeros(count),
-               "rounds": np.zeros(count, np.int32)}
+               "rounds": np.zeros(count, np.int32), "optimism": np.ones(count)}
         new.update(cols)
         for name, values in new.items():
             setattr(self, name, np.concatenate([getattr(self, name), np.asarray(values, getattr(self, name).dtype)]))
@@ -184,7 +185,9 @@ class LicensingMarket(mesa.Model):
         # Opening cash: a runway's worth at the burn of the pipeline (for entrants, their seed round).
         spread = 0.5 if initial else 0.3
         opening = burn * b.initial_runway_months * rng.lognormal(0.0, spread, size=count)
-        ids = self._open(Kind.biotech, count, opening, strategy=strategy, bd_cap=bd_cap)
+        # Founders and their investors differ in what they think their programmes are worth.
+        optimism = rng.lognormal(0.0, b.valuation_spread, size=count)
+        ids = self._open(Kind.biotech, count, opening, strategy=strategy, bd_cap=bd_cap, optimism=optimism)
         for e in ids:
             self.biotech_agents[int(e)] = Biotech(self, int(e))
         innovation = self.sc.assets.learning_rate * np.log1p(self.clinical_experience / 100.0)

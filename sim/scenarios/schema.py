@@ -297,6 +297,9 @@ class Biotechs(Strict):
                                    unit="months", ge=0.0, le=120)
     own_value_share: float = P(0.75, "the biotech's own value of ex-China rights relative to a global buyer's, "
                                "at the reference funding level", unit="share", ge=0.0, le=10.0)
+    valuation_spread: float = P(0.5, "spread across biotechs of their own valuation of their programmes (founders' "
+                                "and investors' optimism): each biotech's own value is the norm times a lognormal "
+                                "draw with this log-sd", unit="log-sd", ge=0.0, le=3.0)
     own_value_stage_decay: float = P(
         0.8, "each stage after phase 1 multiplies the biotech's own value of ex-China rights by this: a Chinese "
         "biotech adds value to an early programme cheaply at home (trial cost 30-50%, 25-55% faster), but late "
@@ -427,6 +430,9 @@ class Market(Strict):
                               ge=0.0, le=1.0)
     diligence_distrust_fail: float = P(0.35, "extra chance diligence fails on China-only data at zero trust "
                                        "(non-compliant data)", unit="probability", ge=0.0, le=1.0, source="RT23")
+    negotiation_room: float = P(0.25, "how far below its opening ask a buyer expects a seller to come during talks: "
+                                "talks open when the ask is within this share above what the buyer would pay; terms "
+                                "settle at signing against the seller's ask then", unit="share", ge=0.0, lt=1.0)
     seller_power: float = P(0.4, "seller's share of the bargaining surplus with a single bidder", unit="share",
                             ge=0.0, le=1.0)
     upfront_share: dict[str, float] = P(
