@@ -191,6 +191,24 @@ def test_calibrate_cli(experiment: Path, tmp_path: Path, monkeypatch, capsys):
     assert bad.returncode == 2 and "experiment file not found" in bad.stderr
 
 
+def test_calibrate_cli_replaces_method_and_replications_for_a_run(experiment: Path, tmp_path: Path, monkeypatch,
+                                                                 capsys):
+    from test_validation import run_cli
+
+    out = tmp_path / "cli"
+    res = run_cli(monkeypatch, capsys, "calibrate", experiment, "--out", out, "--trials", 2, "--workers", 1,
+                  "--method", "optuna-cmaes", "--sigma0", 0.05, "--replications", 1, "--confirm", 0)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "optuna-cmaes (sigma0 0.05)" in res.stdout
+    best = yaml.safe_load((out / "best_params.yaml").read_text())
+    assert (best["method"], best["sigma0"], best["replications"], len(best["seeds"])) == ("optuna-cmaes", 0.05, 1, 1)
+    for args, message in ((("--method", "grid"), "--method grid: "), (("--sigma0", 2), "--sigma0 2.0: "),
+                          (("--replications", 0), "--replications 0: ")):
+        bad = run_cli(monkeypatch, capsys, "calibrate", experiment, "--out", tmp_path / "bad", *args)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+        assert not (tmp_path / "bad").exists()
+
+
 def test_select_top_keeps_the_candidate_that_passes_most_on_held_out_replications(experiment: Path, tmp_path: Path):
     from rich.console import Console
 

@@ -47,7 +47,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -173,6 +173,29 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     if not scenario_path.exists() and len(Path(spec.scenario).parts) == 1:
         scenario_path = Path(spec.scenario)  # a shipped scenario's name; load_scenario resolves it
     return LoadedExperiment(spec, path, scenario_path, _resolve_file(spec.targets, base), where)
+
+
+#: command-line option of each experiment field a run may replace
+SETTING_OPTIONS = {"method": "--method", "sigma0": "--sigma0", "replications": "--replications"}
+
+
+def _with_settings(exp: LoadedExperiment, settings: Mapping[str, Any]) -> Experiment:
+    """The experiment with some top-level fields replaced; a bad value names its option."""
+    from pydantic import ValidationError
+
+    data = exp.spec.model_dump()
+    for key, value in settings.items():
+        if value is None:
+            continue
+        if key not in SETTING_OPTIONS:
+            raise UserError(f"{exp.path}: {key} cannot be set for a run; allowed: {', '.join(SETTING_OPTIONS)}")
+        data[key] = value
+        try:
+            Experiment.model_validate(data)
+        except ValidationError as exc:
+            err = next((e for e in exc.errors() if e["loc"] and e["loc"][0] == key), exc.errors()[0])
+            raise UserError(f"{SETTING_OPTIONS[key]} {value}: {err['msg']}") from None
+    return Experiment.model_validate(data)
 
 
 def _get_path(data: Any, dotted: str) -> Any:
@@ -357,7 +380,8 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
               f"#   load_scenario(path, overrides=overrides) / apply_overrides(scenario, overrides).\n")
     doc = {
         "experiment": exp.spec.name, "experiment_file": str(exp.path), "scenario": str(exp.scenario_path),
-        "targets": str(exp.targets_path), "method": exp.spec.method, "trial": best.number,
+        "targets": str(exp.targets_path), "method": exp.spec.method,
+        **({"sigma0": exp.spec.sigma0} if exp.spec.method == "optuna-cmaes" else {}), "trial": best.number,
         "loss": float(best.value), "targets_passed": best.user_attrs.get("passed"),
         "targets_gated": best.user_attrs.get("gated"), "failing": best.user_attrs.get("failing", []),
         "replications": exp.spec.replications, "root_seed": exp.spec.seed, "seeds": seeds,
@@ -372,8 +396,11 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
 def run_calibration(experiment: str | Path, *, trials: int | None = None, out: str | Path | None = None,
                     workers: int | None = None, fresh: bool = False, confirm: int | None = None,
                     timeout_minutes: float | None = None, runner: str = DEFAULT_RUNNER,
-                    console: Any = None) -> CalibrationResult:
-    """Fit the experiment's free parameters; resumable from ``<out>/optuna.db``."""
+                    console: Any = None, settings: Mapping[str, Any] | None = None) -> CalibrationResult:
+    """Fit the experiment's free parameters; resumable from ``<out>/optuna.db``.
+
+    ``settings`` replaces top-level fields of the experiment file for this run (the command line's
+    ``--method``, ``--sigma0``, ``--replications``): the same free parameters refined another way."""
     from optuna.trial import TrialState
     from rich.console import Console
 
@@ -382,6 +409,8 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
 
     console = console or Console()
     exp = load_experiment(experiment)
+    if settings:
+        exp = replace(exp, spec=_with_settings(exp, settings))
     spec = exp.spec
     base = load_scenario(exp.scenario_path)
     targets = load_targets(exp.targets_path)

@@ -23,13 +23,20 @@ def register(app: typer.Typer) -> None:
             "--confirm", min=0, help="rerun the best fit with this many replications (default: the file's)")] = None,
         timeout: Annotated[Optional[float], typer.Option(
             "--timeout", min=0.1, help="stop starting new trials after this many minutes")] = None,
+        method: Annotated[Optional[str], typer.Option(
+            "--method", help="optuna-tpe or optuna-cmaes (default: the file's)")] = None,
+        sigma0: Annotated[Optional[float], typer.Option(
+            "--sigma0", help="optuna-cmaes: first step, as a share of each range (default: the file's)")] = None,
+        replications: Annotated[Optional[int], typer.Option(
+            "--replications", help="replications per candidate (default: the file's)")] = None,
     ) -> None:
-        """Fit the free parameters EXPERIMENT names to the targets (Optuna TPE, common random numbers).
+        """Fit the free parameters EXPERIMENT names to the targets (Optuna TPE or CMA-ES, common random numbers).
 
-        Prints one line per trial; writes best_params.yaml, loss_history.csv and scorecard.csv (the best fit's scorecard) to the output folder, beside optuna.db. Running the same command again resumes where it stopped.
+        Prints one line per trial; writes best_params.yaml, loss_history.csv and scorecard.csv (the best fit's scorecard) to the output folder, beside optuna.db. Running the same command again resumes where it stopped. --method, --sigma0 and --replications replace the file's values for this run (give them again to resume it).
         """  # noqa: E501
         from sim.analysis.calibration import run_calibration
         from sim.interfaces.commands.validate import console
 
         run_calibration(experiment, trials=trials, out=out, workers=workers, fresh=fresh, confirm=confirm,
-                        timeout_minutes=timeout, console=console())
+                        timeout_minutes=timeout, console=console(),
+                        settings={"method": method, "sigma0": sigma0, "replications": replications})
