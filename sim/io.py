@@ -18,14 +18,29 @@ import pandas as pd
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)  # the only way to read it is to set it; put it straight back
+    """The process's umask: read from /proc where there is one (reading it with ``os.umask``
+    means setting it for a moment, for every thread)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-#: what a file created the ordinary way gets (0644 under the usual umask 022); a temporary file
-#: from ``mkstemp`` is private (0600), so it is given these before it is moved into place
-FILE_MODE = 0o666 & ~_umask()
+def file_mode() -> int:
+    """What a file created the ordinary way gets (0644 under the usual umask 022). Temporary
+    files and folders (``mkstemp``, ``mkdtemp``) are private, so outputs are given these modes
+    before they are moved into place."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    return 0o777 & ~_umask()
 
 
 @contextmanager
@@ -38,7 +53,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, FILE_MODE)
+        os.chmod(tmp_path, file_mode())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
@@ -84,6 +99,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
+        os.chmod(tmp, dir_mode())
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             if old.exists():

@@ -172,6 +172,13 @@ def test_cmaes_searches_around_the_scenario_and_resumes_where_it_stopped(experim
     hist2 = pd.read_csv(out / "loss_history.csv")
     assert list(hist2["trial"]) == list(range(9))
     pd.testing.assert_series_equal(hist2["loss"].iloc[:7], hist["loss"])
+    import optuna
+
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{out / 'optuna.db'}")
+    generations = [max((v for k, v in t.system_attrs.items() if k.endswith("generation")), default=None)
+                   for t in study.get_trials(deepcopy=False)]
+    assert generations[-1] is not None and generations[-1] >= max(g for g in generations[:7] if g is not None)
+    assert generations[-1] > 0  # the resumed run went on with the optimiser it had, not from x0 again
     # the same study cannot be continued with the other method
     experiment.write_text(text.replace("method: optuna-cmaes", "method: optuna-tpe"))
     with pytest.raises(UserError, match="different experiment .*method"):
@@ -203,7 +210,8 @@ def test_calibrate_cli_replaces_method_and_replications_for_a_run(experiment: Pa
     best = yaml.safe_load((out / "best_params.yaml").read_text())
     assert (best["method"], best["sigma0"], best["replications"], len(best["seeds"])) == ("optuna-cmaes", 0.05, 1, 1)
     for args, message in ((("--method", "grid"), "--method grid: "), (("--sigma0", 2), "--sigma0 2.0: "),
-                          (("--replications", 0), "--replications 0: ")):
+                          (("--replications", 0), "--replications 0: "),
+                          (("--sigma0", 0.1), "--sigma0 0.1: applies to method optuna-cmaes only")):
         bad = run_cli(monkeypatch, capsys, "calibrate", experiment, "--out", tmp_path / "bad", *args)
         assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert not (tmp_path / "bad").exists()

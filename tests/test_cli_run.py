@@ -46,10 +46,11 @@ def test_run_writes_every_output(tiny_scenario_file, tmp_path):
     assert CHARTS <= {p.name for p in (out / "charts").iterdir()}
     assert "outputs:" in res.stdout and "charts:" in res.stdout
     # written atomically through private temporary files, yet as readable as any file the user makes
-    from sim.io import FILE_MODE
+    from sim.io import dir_mode, file_mode
 
     for name in ("deals.parquet", "monthly.parquet", "yearly.csv", "manifest.json"):
-        assert (out / name).stat().st_mode & 0o777 == FILE_MODE, name
+        assert (out / name).stat().st_mode & 0o777 == file_mode(), name
+    assert out.stat().st_mode & 0o777 == dir_mode()  # the folder too (it is built in a private temporary one)
 
 
 def test_same_seed_gives_identical_files(tiny_scenario_file, tmp_path):

@@ -210,6 +210,10 @@ def test_panel_cache_reuses_unchanged_pictures():
     first = P.panel_png("deals", data)
     assert P.panel_png("deals", {**data, "monthly": monthly.iloc[:3]}) is first  # deals panel ignores monthly
     assert P.panel_png("deals", {"deals": deals.iloc[:-1], "monthly": monthly}) is not first
+    # old deals changing in place (a milestone paid, a termination) leave the ledger panels as they were
+    moved = deals.assign(terminated=pd.Timestamp("2019-06-01"), milestones_paid_usd=1e6)
+    assert P.panel_png("deals", {"deals": moved, "monthly": monthly}) is first
+    assert P.panel_png("deals", {"deals": moved.assign(stage="phase2"), "monthly": monthly}) is not first
 
 
 def _gone(pid: int) -> bool:

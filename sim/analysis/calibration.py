@@ -175,6 +175,21 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     return LoadedExperiment(spec, path, scenario_path, _resolve_file(spec.targets, base), where)
 
 
+def _start_point(exp: LoadedExperiment, base: Any) -> dict[str, Any]:
+    """The scenario's own values of the free parameters, inside their ranges."""
+    start: dict[str, Any] = {}
+    for name, rng in exp.spec.parameters.items():
+        value = _get_path(base, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{exp.path}: parameters.{name}: the scenario's value {value!r} is not a number, so it "
+                            "cannot start the search; set it in the scenario or use include_start: false with "
+                            "method optuna-tpe")
+        v = float(value)
+        start[name] = int(min(max(round(v), rng.low), rng.high)) if rng.type == "int" else \
+            min(max(v, rng.low), rng.high)
+    return start
+
+
 #: command-line option of each experiment field a run may replace
 SETTING_OPTIONS = {"method": "--method", "sigma0": "--sigma0", "replications": "--replications"}
 
@@ -195,7 +210,10 @@ def _with_settings(exp: LoadedExperiment, settings: Mapping[str, Any]) -> Experi
         except ValidationError as exc:
             err = next((e for e in exc.errors() if e["loc"] and e["loc"][0] == key), exc.errors()[0])
             raise UserError(f"{SETTING_OPTIONS[key]} {value}: {err['msg']}") from None
-    return Experiment.model_validate(data)
+    spec = Experiment.model_validate(data)
+    if settings.get("sigma0") is not None and spec.method != "optuna-cmaes":
+        raise UserError(f"--sigma0 {settings['sigma0']}: applies to method optuna-cmaes only (this run: {spec.method})")
+    return spec
 
 
 def _get_path(data: Any, dotted: str) -> Any:
@@ -447,11 +465,7 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         study.enqueue_trial(t.params, skip_if_exists=False)
         study.tell(t.number, state=TrialState.FAIL)
     n_done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-    start = {}
-    for name, rng in spec.parameters.items():
-        v = float(_get_path(base, name))
-        start[name] = int(min(max(round(v), rng.low), rng.high)) if rng.type == "int" else \
-            min(max(v, rng.low), rng.high)
+    start = _start_point(exp, base) if spec.include_start or spec.method == "optuna-cmaes" else {}
     if spec.include_start and not study.trials:
         study.enqueue_trial(start)
     study.sampler = _sampler(spec, n_done, start)

@@ -35,12 +35,15 @@ def _draw_workers() -> int | None:
     """Drawing worker processes for the live panels: the environment variable, else the default."""
     import os
 
+    from sim.experiments.executors import available_cores
+
     raw = os.environ.get(DRAW_WORKERS_ENV, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
-        raise UserError(f"{DRAW_WORKERS_ENV}={raw!r}: allowed a whole number of worker processes, 0 to draw "
-                        "in the server itself")
+    most = max(1, available_cores())
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > most:
+        raise UserError(f"{DRAW_WORKERS_ENV}={raw!r}: allowed a whole number of worker processes from 0 (draw "
+                        f"in the server itself) to {most} (the cores)")
     return int(raw)
 
 

@@ -14,11 +14,13 @@ import hashlib
 import io
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import numpy as np
@@ -359,6 +361,11 @@ def _draw_one(key: str, ax, data: dict[str, Any]) -> None:
 #: which inputs each live panel draws from (the others are ignored, so a cache key can skip them)
 PANEL_INPUTS = {"deals": ("deals",), "money": ("monthly", "deals"), "counterparties": ("deals",),
                 "rights": ("deals",), "runways": ("runways",)}
+#: the ledger columns a panel draws from: a month in which old deals only change (a milestone paid,
+#: a termination) leaves these panels as they were
+PANEL_DEAL_COLUMNS = {"deals": ("replication", "signed", "stage"),
+                      "counterparties": ("replication", "year", "signed", "licensee_kind"),
+                      "rights": ("replication", "territory", "licensee_region")}
 _PNG_CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
 _PNG_CACHE_SIZE = 64
 
@@ -381,19 +388,25 @@ def _digest(value: Any) -> str:
     return h.hexdigest()
 
 
-def _digests(data: dict[str, Any], names: Sequence[str]) -> tuple[str, ...]:
-    """Digests of some inputs, remembered in ``data`` (several panels share one month's frames)."""
+def _digests(data: dict[str, Any], names: Sequence[str], key: str | None = None) -> tuple[str, ...]:
+    """Digests of some inputs, remembered in ``data`` (several panels share one month's frames);
+    of the deal ledger, only the columns panel ``key`` draws from."""
     memo = data.setdefault("_digests", {})
     out = []
     for name in names:
-        if name not in memo:
-            memo[name] = _digest(data.get(name))
-        out.append(memo[name])
+        cols = PANEL_DEAL_COLUMNS.get(key or "") if name == "deals" else None
+        slot = f"{name}:{key}" if cols else name
+        if slot not in memo:
+            value = data.get(name)
+            if cols and isinstance(value, pd.DataFrame):
+                value = value[[c for c in cols if c in value.columns]]
+            memo[slot] = _digest(value)
+        out.append(memo[slot])
     return tuple(out)
 
 
 def _cache_key(key: str, data: dict[str, Any], dpi: int) -> tuple:
-    inputs = _digests(data, PANEL_INPUTS.get(key, ()))
+    inputs = _digests(data, PANEL_INPUTS.get(key, ()), key)
     extra = (str(data.get("start")), str(data.get("end")), repr(sorted((data.get("thresholds") or {}).items())))
     return (key, dpi, inputs, extra)
 
@@ -410,7 +423,7 @@ def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
     """One live panel as PNG bytes, cached by content: a panel whose data did not change (the
     empty charts after Reset, the first months of a run replayed with the same seed) is not
     drawn again, so a new run shows up at once. A panel that :func:`prefetch` handed to a
-    drawing worker is taken from there (or drawn here if no worker has started on it yet)."""
+    drawing worker is taken from there (or drawn here if it is still waiting in the queue)."""
     cache_key = _cache_key(key, data, dpi)
     with _PNG_LOCK:
         hit = _PNG_CACHE.get(cache_key)
@@ -421,7 +434,9 @@ def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
     if pending is not None and not pending.cancel():  # a worker is drawing it (or has)
         try:
             return _remember(cache_key, pending.result(timeout=_WORKER_TIMEOUT_S))
-        except Exception:  # a worker died or timed out: draw it here
+        except (BrokenExecutor, FutureTimeout, CancelledError) as exc:  # draw here from now on
+            print(f"licsim dashboard: drawing workers stopped ({type(exc).__name__}); drawing in the server",
+                  file=sys.stderr, flush=True)
             stop_workers()
     return _remember(cache_key, to_png(panel_figure(key, data), dpi=dpi))
 
@@ -496,7 +511,10 @@ def stop_workers() -> None:
     for fut in pending:
         fut.cancel()
     if pool is not None:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:  # one stuck in a drawing would keep the server from exiting
+            proc.terminate()
 
 
 def workers_running() -> int:
