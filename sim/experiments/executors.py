@@ -22,6 +22,7 @@ import math
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -47,9 +48,11 @@ def single_threaded_env() -> None:
 
 def spawn_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool with the ``spawn`` start method (Mesa and threads in the parent make fork
-    unsafe), single-threaded math libraries, and workers that leave Ctrl-C to the parent."""
+    unsafe), single-threaded math libraries, and workers that leave Ctrl-C to the parent and end
+    when the parent is gone."""
     single_threaded_env()
-    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                               initargs=(os.getpid(),))
 
 
 def available_cores() -> int:
@@ -96,9 +99,18 @@ class SerialExecutor(Executor):
             yield safe_call(run_fn, task)
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group; only the parent acts on it (flushes, exits).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent stopped by a signal or killed never shuts its pool down, and a worker waiting for
+    # work on a queue it holds both ends of would wait forever: end with the parent.
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="licsim-watch-parent", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 class ProcessExecutor(Executor):

@@ -12,11 +12,9 @@ from __future__ import annotations
 import atexit
 import hashlib
 import io
-import multiprocessing
 import os
 import sys
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Future, ProcessPoolExecutor
@@ -69,13 +67,13 @@ def _title(ax, text: str, fontsize: float = 11) -> None:
 
 
 def _stacked_bars(ax, x: np.ndarray, heights: Sequence[np.ndarray], colours: Sequence[str],
-                  labels: Sequence[str], width: float) -> None:
+                  labels: Sequence[str] | None, width: float) -> None:
     """Stacked bars, one polygon collection per layer and only the non-empty bars drawn (a quarter
     axis of a long scenario has hundreds of empty rectangles, and ``ax.bar`` makes each an artist),
-    with a legend entry per layer."""
+    with a legend entry per layer when there are ``labels``."""
     bottom = np.zeros(len(x), dtype=float)
     handles = []
-    for h, colour, label in zip(heights, colours, labels):
+    for i, (h, colour) in enumerate(zip(heights, colours)):
         h = np.asarray(h, dtype=float)
         keep = h > 0
         x0, x1 = x[keep] - width / 2, x[keep] + width / 2
@@ -85,12 +83,14 @@ def _stacked_bars(ax, x: np.ndarray, heights: Sequence[np.ndarray], colours: Seq
         if len(verts):
             ax.add_collection(PolyCollection(verts, facecolors=colour, edgecolors="none", linewidths=0),
                               autolim=False)
-        handles.append(Patch(facecolor=colour, label=label))
+        if labels is not None:
+            handles.append(Patch(facecolor=colour, label=labels[i]))
         bottom += h
     top = float(bottom.max()) if len(bottom) else 0.0
     ax.set_xlim(float(x.min()) - 0.6 if len(x) else -0.6, float(x.max()) + 0.6 if len(x) else 0.6)
     ax.set_ylim(0, top * 1.05 if top > 0 else 1)
-    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if handles:
+        ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def _nrep(df: pd.DataFrame | None) -> int:
@@ -272,8 +272,7 @@ def draw_runways(ax, runways: np.ndarray | None, thresholds: dict[str, float] | 
     cap = 60.0
     bins = np.arange(0, cap + 3.01, 3.0)
     counts, _ = np.histogram(np.clip(r, 0, cap + 1.5), bins=bins)
-    _stacked_bars(ax, (bins[:-1] + bins[1:]) / 2, [counts], ["#8c6bb1"], ["biotechs"], width=2.7)
-    ax.get_legend().remove()
+    _stacked_bars(ax, (bins[:-1] + bins[1:]) / 2, [counts], ["#8c6bb1"], None, width=2.7)
     ax.set_xlim(0, bins[-1])
     for name, value in (thresholds or {}).items():
         ax.axvline(value, color="grey", ls="--", lw=1)
@@ -438,7 +437,7 @@ def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
             print(f"licsim dashboard: drawing workers stopped ({type(exc).__name__}); drawing in the server",
                   file=sys.stderr, flush=True)
             stop_workers()
-    return _remember(cache_key, to_png(panel_figure(key, data), dpi=dpi))
+    return _remember(cache_key, _draw(key, data, dpi))
 
 
 # ---------------------------------------------------------------------------- drawing workers
@@ -465,18 +464,6 @@ def _warm_up() -> int:
     return os.getpid()
 
 
-def _watch_parent(parent: int) -> None:
-    """Run in each drawing worker: end it once the server that started it is gone. A server stopped
-    by a signal or killed never shuts its pool down, and a worker waiting for work would wait forever."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="licsim-watch-parent", daemon=True).start()
-
-
 def default_workers() -> int:
     """Two drawing workers on a small machine, up to four where there are cores to spare."""
     from sim.experiments.executors import available_cores
@@ -486,14 +473,16 @@ def default_workers() -> int:
 
 def start_workers(n: int | None = None) -> int:
     """Start ``n`` drawing worker processes (default :func:`default_workers`; 0: none) and warm them
-    up in the background. Returns how many run."""
+    up in the background. Returns how many run. They are :func:`sim.experiments.executors.spawn_pool`
+    workers: Ctrl-C is left to the server, and they end when the server is gone."""
+    from sim.experiments.executors import spawn_pool
+
     global _POOL
     n = default_workers() if n is None else int(n)
     with _PNG_LOCK:
         if _POOL is not None or n <= 0:
             return 0 if _POOL is None else _POOL._max_workers
-        _POOL = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_watch_parent, initargs=(os.getpid(),))
+        _POOL = spawn_pool(n)
         pool = _POOL
     for _ in range(n):
         pool.submit(_warm_up)
