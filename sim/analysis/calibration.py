@@ -198,19 +198,16 @@ def _with_settings(exp: LoadedExperiment, settings: Mapping[str, Any]) -> Experi
     """The experiment with some top-level fields replaced; a bad value names its option."""
     from pydantic import ValidationError
 
-    data = exp.spec.model_dump()
-    for key, value in settings.items():
-        if value is None:
-            continue
-        if key not in SETTING_OPTIONS:
-            raise UserError(f"{exp.path}: {key} cannot be set for a run; allowed: {', '.join(SETTING_OPTIONS)}")
-        data[key] = value
-        try:
-            Experiment.model_validate(data)
-        except ValidationError as exc:
-            err = next((e for e in exc.errors() if e["loc"] and e["loc"][0] == key), exc.errors()[0])
-            raise UserError(f"{SETTING_OPTIONS[key]} {value}: {err['msg']}") from None
-    spec = Experiment.model_validate(data)
+    given = {k: v for k, v in settings.items() if v is not None}
+    unknown = sorted(set(given) - set(SETTING_OPTIONS))
+    if unknown:
+        raise UserError(f"{exp.path}: {', '.join(unknown)} cannot be set for a run; allowed: {', '.join(SETTING_OPTIONS)}")
+    try:
+        spec = Experiment.model_validate({**exp.spec.model_dump(), **given})
+    except ValidationError as exc:
+        err = next(e for e in exc.errors() if e["loc"] and e["loc"][0] in given)  # the file itself was valid
+        key = err["loc"][0]
+        raise UserError(f"{SETTING_OPTIONS[key]} {given[key]}: {err['msg']}") from None
     if settings.get("sigma0") is not None and spec.method != "optuna-cmaes":
         raise UserError(f"--sigma0 {settings['sigma0']}: applies to method optuna-cmaes only (this run: {spec.method})")
     return spec
