@@ -187,9 +187,8 @@ def _talks_on_preclinical_asset(tiny_scenario, funding_scale: float):
     seller = int(orig[asset])
     ask = float(seller_ask(model, np.array([asset]), np.array([seller]), EX_CN[None, :])[0])
     value = ask / (1.3 * (1.0 - sc.mnc.hurdle))  # the buyer would sign were the ask 30% lower
-    talks = Diligence(asset=asset, seller=seller, buyer=0, package=EX_CHINA, mask=EX_CN.copy(), price=value,
-                      ask=ask, value=value, rival=-np.inf, start=model.month, work=1.0, distressed=False,
-                      stage=0)
+    talks = Diligence(asset=asset, seller=seller, buyer=0, package=EX_CHINA, mask=EX_CN.copy(), value=value,
+                      rival=-np.inf, start=model.month, work=1.0, distressed=False, stage=0)
     return model, talks
 
 

@@ -74,8 +74,6 @@ class Diligence:
     buyer: int
     package: int
     mask: np.ndarray
-    price: float  # indicative price when talks began
-    ask: float  # the seller's ask when talks began
     value: float  # the buyer's value when talks began (before diligence)
     rival: float  # the best rival bidder's value (-inf without one)
     start: int
@@ -150,8 +148,8 @@ def seller_ask(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray
     """The sellers' reservation prices (US dollars) for rights packages, at today's climate.
 
     A biotech's ask follows its own value of the rights (funding climate, stage, and its own
-    optimism: ``biotech.valuation_spread``) and its runway; sellers value novelty less steeply than buyers do (a fast follower still sells in
-    China); stranded programmes are offered cheaper. An incubator sells a NewCo asset at 0.8
+    optimism: ``biotech.valuation_spread``) and its runway; sellers value novelty less steeply
+    than buyers do (a fast follower still sells in China); stranded programmes are offered cheaper. An incubator sells a NewCo asset at 0.8
     of its value.
     """
     book, sc = model.book, model.sc
@@ -238,7 +236,6 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
     credits = bt["credits"][bidders].copy()
     taken_assets: set[int] = set()
     started: list[Diligence] = []
-    power = model.sc.market.seller_power
     for k in np.argsort(-rel, kind="stable"):
         if not (credits >= 1.0).any():
             break
@@ -254,7 +251,6 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         pick, value = int(j_sorted[i]), float(w_sorted[i])
         # The best other bidder who screened the offer is the rival: an English auction.
         rival = float(w_sorted[lo + 1]) if i == lo and hi - lo > 1 else (float(w_sorted[lo]) if i > lo else -np.inf)
-        price = float(min(value, max(ask[o] + power * (value - ask[o]), rival)))
         credits[pick] -= 1.0
         taken_assets.add(asset)
         b = int(bidders[pick])
@@ -262,7 +258,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         model.book.in_play[asset] = True
         work = model.diligence_work(asset)
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
-                                 mask=offers.mask[o].copy(), price=price, ask=float(ask[o]), value=value, rival=rival,
+                                 mask=offers.mask[o].copy(), value=value, rival=rival,
                                  start=model.month, work=work, distressed=bool(offers.distressed[o]),
                                  stage=int(model.book.stage[asset])))
     return started
