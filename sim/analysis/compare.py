@@ -422,7 +422,9 @@ def comparison_figure(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRu
                 m = np.nanmean(shares, axis=0) * 100
                 lo, hi = np.nanpercentile(shares, 5, axis=0) * 100, np.nanpercentile(shares, 95, axis=0) * 100
             x = np.arange(len(groups)) + (k - 0.5) * width
-            ax.bar(x, m, width, color=colr, label=lab, yerr=[m - lo, hi - m], capsize=3, alpha=0.85)
+            # Rounding can put a percentile a hair past an (equal) mean; error bars must not be negative.
+            err = np.clip(np.nan_to_num(np.array([m - lo, hi - m])), 0.0, None)
+            ax.bar(x, m, width, color=colr, label=lab, yerr=err, capsize=3, alpha=0.85)
         ax.set_xticks(np.arange(len(groups)), [g for g, _ in groups], fontsize=8)
         ax.set_title(f"{title}, {window.label.replace('..', '–')} (%)", fontsize=10)
         ax.grid(alpha=0.3, axis="y")
