@@ -234,3 +234,64 @@ def test_biotechs_differ_in_their_own_valuation(tiny_scenario):
     before = seller_ask(spread, np.array([asset]), seller, EX_CN[None, :])[0]
     spread.ent.optimism[seller] *= 2.0
     assert seller_ask(spread, np.array([asset]), seller, EX_CN[None, :])[0] == pytest.approx(2 * before)
+
+
+def test_core_programmes_are_the_promising_ones_when_tilted(tiny_scenario):
+    """`assets.core_value_tilt`: 0 makes core programmes a random core_share; above 0 the most
+    promising (novelty, quality) programmes are core, still core_share of the starting pipeline."""
+    def pipeline(tilt: float):
+        sc = apply_overrides(tiny_scenario, {"assets.core_value_tilt": tilt, "population.biotechs": 400,
+                                             "market.warmup_months": 0})
+        book = LicensingMarket(sc, seed=5).book
+        n = book.n
+        potential = np.log(book.novelty_value[book.novelty[:n]]) + sc.assets.quality_sd * book.quality[:n]
+        return book.core[:n], potential
+
+    core, potential = pipeline(0.0)
+    assert core.mean() == pytest.approx(0.4, abs=0.04)
+    assert abs(potential[core].mean() - potential[~core].mean()) < 0.1
+    core, potential = pipeline(4.0)
+    assert core.mean() == pytest.approx(0.4, abs=0.01)
+    assert potential[core].mean() > potential[~core].mean() + 0.5
+    assert potential[core].min() < potential[~core].max()  # noisy: promise, not a hard rule
+
+
+def test_externalisation_lifts_phase1_appetite_by_its_share_of_the_preclinical_lift(tiny_scenario):
+    from sim.model.agents import Kind
+    from sim.scenarios.schema import Stage
+
+    def lifts(share: float):
+        sc = apply_overrides(tiny_scenario, {"mnc.externalisation_phase1": share, "mnc.externalisation_gain": 4.0})
+        model = LicensingMarket(sc, seed=1)
+        mnc = next(b for b in model.buyers if b.kind == Kind.mnc)
+        path = mnc.appetite_path()
+        return np.log(path[-1] / path[0])  # log-lift over the run, by stage
+
+    none, half, full = lifts(0.0), lifts(0.5), lifts(1.0)
+    assert none[Stage.preclinical] > 0.1
+    assert none[Stage.phase1] == pytest.approx(0.0)
+    assert half[Stage.phase1] == pytest.approx(0.5 * half[Stage.preclinical])
+    assert full[Stage.phase1] == pytest.approx(full[Stage.preclinical])
+    assert none[Stage.phase2] == pytest.approx(0.0)
+
+
+def test_top_mncs_leave_programmes_below_materiality_to_others(tiny_scenario):
+    """`mnc.materiality_usd`: top MNCs sign no deal on a programme whose worldwide peak sales are
+    below it; mid-size buyers still license such programmes."""
+    def run(materiality: float):
+        sc = apply_overrides(tiny_scenario, {"mnc.materiality_usd": materiality, "population.biotechs": 120})
+        model = LicensingMarket(sc, seed=9)
+        while model.running:
+            model.step()
+        d = model.deals_frame()
+        d = d[d["licensor_kind"] == "biotech"]
+        peak = model.book.peak_sales(d["asset_id"].to_numpy())
+        return d["licensee_kind"].to_numpy(), peak
+
+    cut = 8e8
+    kind, peak = run(0.0)
+    assert ((kind == "mnc") & (peak < cut)).any()  # without it, top MNCs do license small programmes
+    kind, peak = run(cut)
+    assert (kind == "mnc").any()
+    assert not ((kind == "mnc") & (peak < cut)).any()
+    assert ((kind == "mid_size") & (peak < cut)).any()

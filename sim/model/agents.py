@@ -133,7 +133,8 @@ class Biotech(mesa.Agent):
     def choose_offers(model: "LicensingMarket") -> np.ndarray:
         """Which unlicensed assets the biotechs shop this month (asset ids).
 
-        Core assets are held back to the strategy's hold stage while the runway allows;
+        Core assets (a biotech's most promising ones, ``assets.core_value_tilt``) are held back
+        to the strategy's hold stage while the runway allows;
         non-core assets are shopped from preclinical on; distressed biotechs shop all.
         """
         b = model.sc.biotech
@@ -256,7 +257,7 @@ class Mnc(Buyer):
         excess = np.maximum(m.paths.rd_externalisation - 0.4, 0.0)
         path = np.tile(base, (m.n_months, 1))
         path[:, Stage.preclinical] *= np.exp(m.sc.mnc.externalisation_gain * excess)
-        path[:, Stage.phase1] *= np.exp(0.5 * m.sc.mnc.externalisation_gain * excess)
+        path[:, Stage.phase1] *= np.exp(m.sc.mnc.externalisation_phase1 * m.sc.mnc.externalisation_gain * excess)
         if self.kind == Kind.mid_size:
             path *= m.sc.mnc.mid_commercial_reach
         return path

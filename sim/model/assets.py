@@ -45,6 +45,7 @@ class AssetBook:
     def __init__(self, scenario: Scenario, capacity: int = 2048):
         self.sc = scenario
         self.n = 0
+        self.core_cut: float | None = None  # set by the starting pipeline when core_value_tilt > 0
         for name, dtype in self.INT_COLUMNS.items():
             setattr(self, name, np.full(capacity, -1, dtype=dtype))
         for name in self.FLOAT_COLUMNS:
@@ -102,7 +103,16 @@ class AssetBook:
         self.novelty[ids] = rng.choice(len(NOVELTIES), size=k, p=_normalise(weights * tilt))
         self.quality[ids] = rng.normal(0.3 * innovation, 1.0, size=k)
         self.global_data[ids] = rng.random(k) < a.global_data_share
-        self.core[ids] = rng.random(k) < a.core_share
+        if a.core_value_tilt > 0:
+            # Core programmes are the promising ones: those whose (noisy) potential clears the cut
+            # that makes core_share of the starting pipeline core.
+            potential = np.log(self.novelty_value[self.novelty[ids]]) + a.quality_sd * self.quality[ids]
+            key = a.core_value_tilt * potential + rng.normal(0.0, 1.0, size=k)
+            if self.core_cut is None:
+                self.core_cut = float(np.quantile(key, 1.0 - a.core_share))
+            self.core[ids] = key > self.core_cut
+        else:
+            self.core[ids] = rng.random(k) < a.core_share
         self.created[ids] = month
         self.speed[ids] = 1.0
         self.rights[ids, :] = owners[:, None]

@@ -4,7 +4,10 @@ Design notes (one month, in order):
 1. Offers. Sellers put rights packages up: biotechs (see ``Biotech.choose_offers``) and
    incubators whose NewCo asset reached proof of concept. A package is a set of markets:
    global, ex_china, us_eu_jp or one region.
-2. Valuation, as one (offers x buyers) matrix:
+2. Screening: a BD team looks closely at a share of what is on the table (more in its focus
+   areas); a top MNC skips programmes whose peak sales are too small to matter to it
+   (``mnc.materiality_usd``), which mid-size buyers take.
+   Valuation, as one (offers x buyers) matrix:
        W[o,b] = V_o * share[o,b] * appetite[b, stage_o] * trust_factor[o,b] * urgency_b * fit[o,b] * e^(noise)
    V_o is the risk-adjusted NPV of worldwide rights; trust_factor = 1 - sensitivity * (1 - trust_b)
    * max(data_weight(stage), novelty_data_weight(novelty)) for China-only data (one fifth of that
@@ -185,6 +188,10 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     regional = offers.package == REGIONAL
     screened &= ~regional[:, None] | (offers.region[:, None] == bt["home"][buyers][None, :])
     screened &= offers.seller[:, None] != bt["entity"][buyers][None, :]
+    # Materiality: a top MNC does not pursue a programme too small to matter to its revenue gap.
+    if sc.mnc.materiality_usd > 0:
+        small = book.peak_sales(a) < sc.mnc.materiality_usd
+        screened &= ~(small[:, None] & (bt["kind"][buyers] == Kind.mnc)[None, :])
     o, j = np.nonzero(screened)
     b = buyers[j]
     v_world = book.world_value(a)

@@ -210,6 +210,10 @@ class Assets(Strict):
                                  unit="share", ge=0.0, le=1.0, source="RT23")
     core_share: float = P(0.4, "share of a biotech's assets that are core (held to later stages)", unit="share",
                           source="QM24", ge=0.0, le=1.0)
+    core_value_tilt: float = P(0.0, "how strongly a biotech makes its most promising programmes (novelty, quality) "
+                               "its core ones: 0 = core regardless of promise; the core_share of the starting "
+                               "pipeline with the highest tilt * log(potential) + N(0,1) are core, and later "
+                               "programmes above that cut", unit="x", ge=0.0, le=20.0, source="QM24")
     success: dict[str, float] = P(
         {"preclinical": 0.60, "phase1": 0.520, "phase2": 0.289, "phase3": 0.578, "filed": 0.906},
         "probability of moving to the next stage (preclinical is an assumption)", unit="probability",
@@ -368,10 +372,16 @@ class Mnc(Strict):
         "US buys earliest, EU/JP/KR wait for phase 2 proof of concept", unit="x", source="RT23",
     )
     externalisation_gain: float = P(5.0, "log-lift of appetite for preclinical assets per unit of the "
-                                    "R&D-externalisation driver above 0.4 (half of it for phase 1)",
+                                    "R&D-externalisation driver above 0.4 (externalisation_phase1 of it for phase 1)",
                                     unit="log per share", ge=0.0, le=20.0, source="ARC25")
+    externalisation_phase1: float = P(0.5, "share of the preclinical log-lift from R&D externalisation that phase 1 "
+                                      "appetite gets (0: cutting internal research is replaced by buying research "
+                                      "only; 1: by buying early clinical assets as much)", unit="share", ge=0.0, le=1.0)
     mid_commercial_reach: float = P(0.7, "a mid-size buyer's peak sales of an asset relative to a top MNC's "
                                     "(global launch capability)", unit="x", ge=0.0, le=2.0)
+    materiality_usd: float = P(0.0, "smallest worldwide peak sales a top MNC's BD team pursues: a programme too small "
+                               "to move a large company's revenue gap is left to mid-size buyers (0 = none)",
+                               unit="USD/year", ge=0.0, le=2e10)
     hurdle: float = P(0.4, "surplus over price, as a share of value, that a China deal must offer to beat "
                       "sourcing elsewhere", unit="share", ge=0.0, le=1.0)
     top_deals_per_year: float = P(3.0, "BD capacity of a top MNC: new China diligence starts per year",
