@@ -147,8 +147,12 @@ class Bids:
     ask: np.ndarray  # the seller's ask for each offer (indexed by offer row)
 
 
-def seller_ask(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def seller_ask(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray, masks: np.ndarray,
+               value: np.ndarray | None = None) -> np.ndarray:
     """The sellers' reservation prices (US dollars) for rights packages, at today's climate.
+
+    ``value`` is the packages' risk-adjusted value (world value x territory share) when the
+    caller has it already.
 
     A biotech's ask follows its own value of the rights (funding climate, stage, and its own
     optimism: ``biotech.valuation_spread``) and its runway; sellers value novelty less steeply
@@ -163,7 +167,8 @@ def seller_ask(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray
         factor[is_biotech] = Biotech.reservation_factor(model, sellers[is_biotech])
     own = np.where(is_biotech, Biotech.own_value_share(model, stage) * model.own_novelty_ratio[book.novelty[assets]]
                    * model.ent.optimism[sellers], 0.8)
-    value = book.world_value(assets) * book.territory_share(masks)
+    if value is None:
+        value = book.world_value(assets) * book.territory_share(masks)
     return own * value * factor * np.where(book.paused[assets], sc.biotech.paused_ask, 1.0)
 
 
@@ -196,7 +201,7 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     b = buyers[j]
     v_world = book.world_value(a)
     share = book.territory_share(offers.mask)
-    ask = seller_ask(model, a, offers.seller, offers.mask)
+    ask = seller_ask(model, a, offers.seller, offers.mask, value=v_world * share)
     # Buyer's value of each screened pair.
     china_only = ~book.global_data[a]
     # What the buyer must take on trust: the clinical data (by stage) or, for novel biology, the
