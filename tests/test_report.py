@@ -228,6 +228,6 @@ def test_key_differences_wording():
     a = pd.DataFrame({"deals_per_year": [10.0, 11.0, 9.0], "share_mnc": [0.4, 0.42, 0.38]})
     b = pd.DataFrame({"deals_per_year": [15.0, 16.0, 14.0], "share_mnc": [0.41, 0.40, 0.42]})
     lines = R.key_differences(a, b, ("A", "B"))
-    assert lines == ["Deals signed per year is higher under B: 15.0 vs 10.0 under A (+50%)."]
+    assert lines == ["Deals signed per year is higher under B: 15 vs 10 under A (+50%)."]
     same = R.key_differences(a, a, ("A", "B"))
     assert "differ by less than" in same[0]

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.metrics import EARLY, LICENSEE_KINDS
+from sim.analysis.validation import format_value as format_number
 from sim.errors import UserError
 
 MAX_TABLE_ROWS = 60
@@ -225,16 +226,13 @@ def outcome_table(deals: pd.DataFrame | None, monthly: pd.DataFrame | None) -> p
     return pd.DataFrame(rows)
 
 
+# Metric kinds as the project's one number formatter (validation.format_value) names units.
+_UNIT_OF_KIND = {"money": "usd", "share": "share", "count": "count", "months": "months", "firms": "count"}
+
+
 def format_value(metric: Metric, value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if metric.kind == "money":
-        return f"${value / 1e9:,.2f}B" if abs(value) >= 1e9 else f"${value / 1e6:,.1f}M"
-    if metric.kind == "share":
-        return f"{value * 100:.1f}%"
-    if metric.kind == "count":
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"
+    """A metric's value as people read it: $4.18B, 39.7%, 103.1 (``-`` when missing)."""
+    return format_number(value, _UNIT_OF_KIND.get(metric.kind, ""))
 
 
 def summary_table(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -338,12 +336,7 @@ def paired_comparison(a: tuple[pd.DataFrame, pd.DataFrame], b: tuple[pd.DataFram
 def _fmt_unit(value: Any, unit: str) -> str:
     if unit == "number" and isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 100:
         return f"{value:,.0f}"
-    try:
-        from sim.analysis.validation import format_value as fv
-
-        return fv(value, unit)
-    except Exception:
-        return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return format_number(value, unit)
 
 
 def differences_from_comparison(table: pd.DataFrame, labels: tuple[str, str] = ("A", "B"),
