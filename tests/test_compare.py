@@ -109,6 +109,20 @@ def test_compare_cli_on_two_tiny_scenarios(tmp_path: Path, monkeypatch, capsys):
     before = lambda d: d[d["signed"] < "2023-01-01"].reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(before(da)[["replication", "signed", "upfront_usd"]],
                                   before(db)[["replication", "signed", "upfront_usd"]])
+    # The dashboard's side-by-side table, built from the same ledgers, picks the same window and
+    # gives the same numbers as comparison.csv.
+    from sim.analysis.report import paired_comparison
+
+    ma = pd.read_parquet(out / "a_cmp_a" / "monthly.parquet")
+    mb = pd.read_parquet(out / "b_cmp_b" / "monthly.parquet")
+    paired = paired_comparison((da, ma), (db, mb))
+    assert paired is not None
+    assert set(paired.loc[paired["metric"] == "deals_per_year", "period"]) == {"2023..2024"}
+    both = table.merge(paired, on=["metric", "period"], suffixes=("", "_dash"))
+    assert len(both) == len(table)
+    for col in ("a_mean", "b_mean", "diff_mean"):
+        np.testing.assert_allclose(both[col].astype(float), both[f"{col}_dash"].astype(float), rtol=1e-9,
+                                   equal_nan=True)
 
 
 def test_compare_refuses_to_overwrite_a_foreign_folder(tmp_path: Path, monkeypatch, capsys):

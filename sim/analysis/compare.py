@@ -47,7 +47,8 @@ from sim.analysis.validation import (
 from sim.errors import UserError
 from sim.scenarios.schema import STAGES
 
-__all__ = ["COMPARISON_COLUMNS", "compare_runs", "comparison_figure", "divergence_month", "run_comparison"]
+__all__ = ["COMPARISON_COLUMNS", "compare_runs", "comparison_figure", "comparison_window", "divergence_month",
+           "run_comparison"]
 
 STAGE_GROUPS = [("preclinical", ["preclinical"]), ("phase 1", ["phase1"]), ("phase 2", ["phase2"]),
                 ("phase 3", ["phase3"]), ("filed/approved", ["filed", "approved"])]
@@ -225,6 +226,22 @@ YEARLY = [("deals", "deals", "count", lambda d: float(len(d))),
 
 
 # ------------------------------------------------------------------------------ pairing
+
+
+def comparison_window(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRun]) -> tuple[Period, str]:
+    """The default window: from the first year the runs differ to the last month both simulate,
+    with a note on how it was chosen. The runs must share at least one month."""
+    months = sorted(set(runs_a[0].monthly["_mi"]) & set(runs_b[0].monthly["_mi"]))
+    first = divergence_month(runs_a, runs_b)
+    if first is None:
+        start = months[0] // 12 * 12
+        note = " (the runs are identical)"
+    else:
+        start = max(first // 12 * 12, months[0])
+        note = f" (from the first year the runs differ, {first // 12}-{first % 12 + 1:02d})"
+    end = months[-1]
+    label = f"{start // 12}..{end // 12}" if end % 12 == 11 else f"{start // 12}..{end // 12}-{end % 12 + 1:02d}"
+    return Period(start, end, label), note
 
 
 def divergence_month(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRun]) -> int | None:
@@ -499,20 +516,7 @@ def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None 
     months = sorted(set(runs_a[0].monthly["_mi"]) & set(runs_b[0].monthly["_mi"]))
     if not months:
         raise UserError(f"{la} and {lb} share no simulated months; compare scenarios with overlapping horizons")
-    note = ""
-    if win_override is not None:
-        win = win_override
-    else:
-        first = divergence_month(runs_a, runs_b)
-        if first is None:
-            start = months[0] // 12 * 12
-            note = " (the runs are identical)"
-        else:
-            start = max(first // 12 * 12, months[0])
-            note = f" (from the first year the runs differ, {first // 12}-{first % 12 + 1:02d})"
-        end = months[-1]
-        win = Period(start, end, f"{start // 12}..{end // 12}" if end % 12 == 11 else
-                     f"{start // 12}..{end // 12}-{end % 12 + 1:02d}")
+    win, note = (win_override, "") if win_override is not None else comparison_window(runs_a, runs_b)
     table = compare_runs(runs_a, runs_b, win)
     print_comparison(table, (la, lb), win, console, note=note)
     if out is not None:

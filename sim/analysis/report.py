@@ -312,8 +312,8 @@ def paired_comparison(a: tuple[pd.DataFrame, pd.DataFrame], b: tuple[pd.DataFram
     The window starts in the first year the two futures differ, as in ``licsim compare``.
     """
     try:
-        from sim.analysis.compare import compare_runs, default_universe, divergence_month
-        from sim.analysis.validation import Period, prepare_runs
+        from sim.analysis.compare import compare_runs, comparison_window, default_universe
+        from sim.analysis.validation import prepare_runs
     except ImportError:
         return None
     try:
@@ -325,10 +325,7 @@ def paired_comparison(a: tuple[pd.DataFrame, pd.DataFrame], b: tuple[pd.DataFram
         months = sorted(set(ra[0].monthly["_mi"]) & set(rb[0].monthly["_mi"]))
         if not months:
             return None
-        first = divergence_month(ra, rb)
-        start = months[0] if first is None else max(first // 12 * 12, months[0])
-        end = months[-1]
-        return compare_runs(ra, rb, Period(start, end, f"{start // 12}..{end // 12}"))
+        return compare_runs(ra, rb, comparison_window(ra, rb)[0])
     except Exception:  # a future the compare module does not accept: fall back to plain outcomes
         return None
 
