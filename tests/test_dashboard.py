@@ -301,3 +301,17 @@ def test_dashboard_command_rejects_bad_input(tmp_path):
     out = _cli("dashboard", env={"LICSIM_DASHBOARD_DRAW_WORKERS": "two"})
     assert out.returncode == 2 and "LICSIM_DASHBOARD_DRAW_WORKERS='two'" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_collect_gives_every_panel_and_the_model_keeps_the_newest_picture():
+    m = D.DashboardModel(scenario=str(REPO / "scenarios" / "baseline.yaml"))
+    m.step()
+    data = m.data()
+    got = dict(P.collect(data))
+    assert sorted(got) == sorted(P.PANEL_INPUTS)
+    assert all(png[:8] == PNG_MAGIC for png in got.values())
+    assert P.ready_png("money", data) is got["money"]  # drawn once, then served from the cache
+    assert m.keep_picture("money", 2, b"two")
+    assert not m.keep_picture("money", 1, b"one")  # an older month's picture never replaces a newer one
+    assert m.pictures["money"] == (2, b"two")
+    m.release()

@@ -15,6 +15,7 @@ Every front-end file is served from solara-assets' local cache (see ``assets.py`
 
 from __future__ import annotations
 
+import threading
 import traceback
 from typing import Any
 
@@ -39,6 +40,7 @@ live_model: solara.Reactive[D.DashboardModel | None] = solara.reactive(None)
 _retired: solara.Reactive[tuple] = solara.reactive(())
 compare_result: solara.Reactive[dict | None] = solara.reactive(None)
 _start_error: solara.Reactive[str] = solara.reactive("")
+pictures_drawn: solara.Reactive[int] = solara.reactive(0)  # bumped as each new panel picture is ready
 
 PAGE_CSS = """
 .licsim-month { font-size: 1.35em; font-weight: 600; letter-spacing: .02em; }
@@ -78,19 +80,49 @@ def Table(df: pd.DataFrame, classes: list[str] | None = None):
 
 
 @solara.component
-def Png(data: bytes, key: str):
-    with solara.Column(classes=["licsim-panel", f"licsim-panel-{key}"], gap="0px"):
+def Png(data: bytes, key: str, shows: tuple[int, int] | None = None):
+    """A panel's picture; ``shows`` (run, month number) marks which run and month it is of."""
+    marks = [f"licsim-run-{shows[0]}", f"licsim-step-{shows[1]}"] if shows else []
+    with solara.Column(classes=["licsim-panel", f"licsim-panel-{key}", *marks], gap="0px"):
         solara.Image(data, width="100%")
+
+
+def _collect_pictures(model: D.DashboardModel, data: dict[str, Any]) -> None:
+    """(a background thread per month) Keep each of the month's pictures in the model as it is
+    drawn, and have the panels show it. Rendering itself never waits for a drawing."""
+    try:
+        for key, png in P.collect(data):
+            if model.keep_picture(key, data["steps"], png):
+                pictures_drawn.set(pictures_drawn.peek() + 1)
+    except Exception:  # the panels keep their last pictures; say why in the server's log
+        traceback.print_exc()
 
 
 def _panel(key: str):
     @solara.component
     def Panel(model: D.DashboardModel):
+        """The panel's newest picture: the current month's when it is drawn, until then the last one.
+
+        The month, the run's settings and the pictures drawn already go to the page at once;
+        each new picture follows as soon as a drawing worker (or, without workers, the
+        background thread of :func:`_collect_pictures`) has drawn it.
+        """
         update_counter.get()  # redraw on every step (SolaraViz bumps this counter)
+        pictures_drawn.get()  # and when a picture is ready
         data = model.data()
         P.prefetch(data)  # the first panel of a new month hands all of them to the drawing workers
-        png = solara.use_memo(lambda: P.panel_png(key, data), [id(model), P.panel_version(key, data)])
-        Png(png, key)
+        ready = P.ready_png(key, data)
+        if ready is not None:
+            model.keep_picture(key, data["steps"], ready)
+        shown = solara.use_ref(None)  # across Reset too: the last run's picture until the new one is drawn
+        kept = model.pictures.get(key)
+        if kept is not None:
+            shown.current = (kept[1], (model.run_id, kept[0]))
+        if shown.current is None:
+            with solara.Column(classes=["licsim-panel", f"licsim-panel-{key}", "licsim-drawing"], gap="0px"):
+                solara.Text(f"{P.PANELS[key][0]}: drawing ...", style={"color": "grey"})
+        else:
+            Png(shown.current[0], key, shown.current[1])
 
     Panel.__name__ = f"{key.title()}Panel"
     return Panel
@@ -101,9 +133,16 @@ def RunStatus(model: D.DashboardModel):
     """The simulated month (also in the app bar), the run's settings, and the export buttons."""
     update_counter.get()
     month = model.month_label()
+
+    def draw_pictures():  # each month's pictures are collected off the render thread
+        threading.Thread(target=_collect_pictures, args=(model, model.data()), daemon=True,
+                         name="licsim-pictures").start()
+
+    solara.use_effect(draw_pictures, [id(model), model.steps])
     with solara.AppBar():
         solara.Text(f"Month: {month}", classes=["licsim-bar-month"])
-    with solara.Card("Simulated month", margin=0, classes=["licsim-status"]), solara.Column(gap="6px"):
+    with solara.Card("Simulated month", margin=0, classes=["licsim-status", f"licsim-run-{model.run_id}"]), \
+            solara.Column(gap="6px"):
         solara.Text(month, classes=["licsim-month"])
         solara.ProgressLinear(value=100.0 * model.steps / max(model.total_months, 1))
         solara.Text(f"{model.progress_label()}: scenario {model.scenario_label}, seed {model.seed}")

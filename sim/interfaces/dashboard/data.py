@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Mapping
@@ -151,6 +152,7 @@ class DashboardModel:
     """
 
     choices: dict[str, str] = {}
+    _serial = itertools.count(1)
 
     def __init__(self, scenario: str = "baseline", funding: float = 1.0, trust: float = 1.0,
                  patent_cliff: float = 1.0, us_venture: float = 1.0, seed: int = DEFAULT_SEED):
@@ -168,6 +170,8 @@ class DashboardModel:
         self.total_months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
         self._lock = threading.RLock()
         self._cache: tuple[int, dict[str, Any]] | None = None
+        self.run_id = next(DashboardModel._serial)  # tells this run's pictures from the last one's on the page
+        self.pictures: dict[str, tuple[int, bytes]] = {}  # the newest picture drawn of each panel: (step, PNG)
 
     # --- what SolaraViz uses
     def step(self) -> None:
@@ -219,6 +223,15 @@ class DashboardModel:
                     "end": self.end, "thresholds": self.thresholds(), "steps": steps}
             self._cache = (steps, data)
             return data
+
+    def keep_picture(self, key: str, steps: int, png: bytes) -> bool:
+        """Remember a panel's picture of month ``steps`` unless a later month's is kept already."""
+        with self._lock:
+            kept = self.pictures.get(key)
+            if kept is not None and (kept[0] > steps or (kept[0] == steps and kept[1] is png)):
+                return False
+            self.pictures[key] = (steps, png)
+            return True
 
     def deals_csv(self) -> bytes:
         deals = self.data()["deals"]

@@ -16,8 +16,8 @@ import os
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from concurrent.futures import BrokenExecutor, CancelledError, Future, ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import BrokenExecutor, CancelledError, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -418,6 +418,76 @@ def _remember(cache_key: tuple, png: bytes) -> bytes:
     return png
 
 
+def ready_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes | None:
+    """The panel's picture if it is drawn already (cached, or finished by a drawing worker), else
+    None; never waits. The live page shows it at once and draws the others in the background."""
+    cache_key = _cache_key(key, data, dpi)
+    with _PNG_LOCK:
+        hit = _PNG_CACHE.get(cache_key)
+        if hit is not None:
+            _PNG_CACHE.move_to_end(cache_key)
+            return hit
+        pending = _PENDING.get(cache_key)
+        if pending is None or not pending.done() or pending.cancelled() or pending.exception() is not None:
+            return None
+        _PENDING.pop(cache_key)
+    return _remember(cache_key, pending.result())
+
+
+def fetch_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes | None:
+    """For the live page, off its render thread: the picture of a panel that :func:`prefetch`
+    handed to a drawing worker, waited for; None when a newer month's picture of the panel took
+    its place in the queue before a worker started on it. Drawn here when there are no workers
+    (or they stopped)."""
+    cache_key = _cache_key(key, data, dpi)
+    with _PNG_LOCK:
+        pending = _PENDING.get(cache_key)
+    if pending is None:
+        return panel_png(key, data, dpi)
+    try:
+        png = pending.result(timeout=_WORKER_TIMEOUT_S)
+    except CancelledError:
+        return None
+    except (BrokenExecutor, FutureTimeout):
+        return panel_png(key, data, dpi)  # reports the broken workers and draws here
+    with _PNG_LOCK:
+        if _PENDING.get(cache_key) is pending:
+            del _PENDING[cache_key]
+    return _remember(cache_key, png)
+
+
+def collect(data: dict[str, Any], keys: Sequence[str] | None = None, dpi: int = 90) -> Iterator[tuple[str, bytes]]:
+    """The pictures of ``data``'s panels as each is ready: those drawn already first, then those
+    with the drawing workers in the order they finish (one that a newer month's picture replaced in
+    the queue is left out), and the rest drawn here."""
+    prefetch(data, keys, dpi)
+    waiting: dict[Future, str] = {}
+    here = []
+    for key in keys if keys is not None else PANEL_INPUTS:
+        png = ready_png(key, data, dpi)
+        if png is not None:
+            yield key, png
+            continue
+        with _PNG_LOCK:
+            fut = _PENDING.get(_cache_key(key, data, dpi))
+        if fut is None:
+            here.append(key)
+        else:
+            waiting[fut] = key
+    try:
+        for fut in as_completed(list(waiting), timeout=_WORKER_TIMEOUT_S):
+            key = waiting.pop(fut)
+            png = fetch_png(key, data, dpi)
+            if png is not None:
+                yield key, png
+    except FutureTimeout:
+        here.extend(waiting.values())  # fetch_png reports stuck workers and draws here
+    for key in here:
+        png = fetch_png(key, data, dpi)
+        if png is not None:
+            yield key, png
+
+
 def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
     """One live panel as PNG bytes, cached by content: a panel whose data did not change (the
     empty charts after Reset, the first months of a run replayed with the same seed) is not
@@ -430,14 +500,23 @@ def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
             _PNG_CACHE.move_to_end(cache_key)
             return hit
         pending = _PENDING.pop(cache_key, None)
-    if pending is not None and not pending.cancel():  # a worker is drawing it (or has)
-        try:
-            return _remember(cache_key, pending.result(timeout=_WORKER_TIMEOUT_S))
-        except (BrokenExecutor, FutureTimeout, CancelledError) as exc:  # draw here from now on
-            print(f"licsim dashboard: drawing workers stopped ({type(exc).__name__}); drawing in the server",
-                  file=sys.stderr, flush=True)
-            stop_workers()
-    return _remember(cache_key, _draw(key, data, dpi))
+        _IN_HAND[cache_key] = _IN_HAND.get(cache_key, 0) + 1  # prefetch must not hand it over again
+    try:
+        if pending is not None and not pending.cancel():  # a worker is drawing it (or has)
+            try:
+                return _remember(cache_key, pending.result(timeout=_WORKER_TIMEOUT_S))
+            except CancelledError:  # a newer month's picture took its place in the queue: draw it here
+                pass
+            except (BrokenExecutor, FutureTimeout) as exc:  # draw here from now on
+                print(f"licsim dashboard: drawing workers stopped ({type(exc).__name__}); drawing in the server",
+                      file=sys.stderr, flush=True)
+                stop_workers()
+        return _remember(cache_key, _draw(key, data, dpi))
+    finally:
+        with _PNG_LOCK:
+            left = _IN_HAND.pop(cache_key) - 1
+            if left:
+                _IN_HAND[cache_key] = left
 
 
 # ---------------------------------------------------------------------------- drawing workers
@@ -450,6 +529,7 @@ def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
 
 _POOL: ProcessPoolExecutor | None = None
 _PENDING: "OrderedDict[tuple, Future]" = OrderedDict()
+_IN_HAND: dict[tuple, int] = {}  # pictures being drawn (or collected from a worker) by panel_png right now
 _WORKER_TIMEOUT_S = 30.0
 
 
@@ -457,10 +537,25 @@ def _draw(key: str, data: dict[str, Any], dpi: int) -> bytes:
     return to_png(panel_figure(key, data), dpi=dpi)
 
 
+def _sample_data() -> dict[str, Any]:
+    """A few made-up months and deals, only to warm a drawing worker up."""
+    months = pd.date_range("2018-01-01", periods=6, freq="MS")
+    deals = pd.DataFrame({"replication": 0, "signed": months[[1, 4]], "year": 2018, "stage": list(STAGES[:2]),
+                          "licensee_kind": list(COUNTERPARTIES[:2]), "territory": list(TERRITORIES[:2]),
+                          "licensee_region": ["US", "EU"], "upfront_usd": [5e7, 1e8], "total_value_usd": [5e8, 1e9]})
+    monthly = pd.DataFrame({"month": months, "upfront_usd": np.linspace(0, 1e8, 6),
+                            "primary_financing_usd": np.linspace(1e9, 5e8, 6)})
+    return {"deals": deals, "monthly": monthly, "runways": np.linspace(1.0, 70.0, 40), "start": months[0],
+            "end": months[-1] + pd.DateOffset(years=2), "thresholds": {"distress": 6.0, "raise": 18.0}}
+
+
 def _warm_up() -> int:
-    """Import and draw once in a new worker (fonts, caches), so its first real panel is quick."""
+    """Import and draw every panel once, empty and with data, in a new worker (fonts, caches, the
+    first call of each pandas and matplotlib path), so its first real picture is quick."""
+    sample = _sample_data()
     for key in PANELS:
         _draw(key, {}, 90)
+        _draw(key, sample, 90)
     return os.getpid()
 
 
@@ -520,9 +615,12 @@ def prefetch(data: dict[str, Any], keys: Sequence[str] | None = None, dpi: int =
     for key in keys if keys is not None else PANEL_INPUTS:
         cache_key = _cache_key(key, data, dpi)
         with _PNG_LOCK:
-            if cache_key in _PNG_CACHE or cache_key in _PENDING or _POOL is None:
+            if cache_key in _PNG_CACHE or cache_key in _PENDING or cache_key in _IN_HAND or _POOL is None:
                 continue
             inputs = {name: data.get(name) for name in (*PANEL_INPUTS[key], "start", "end", "thresholds")}
+            for older, fut in list(_PENDING.items()):  # an older month of this panel: no one will wait for it
+                if older[:2] == cache_key[:2] and fut.cancel():
+                    del _PENDING[older]
             try:
                 _PENDING[cache_key] = _POOL.submit(_draw, key, inputs, dpi)
             except RuntimeError:  # the pool broke or is shutting down
