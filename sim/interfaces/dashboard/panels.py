@@ -418,14 +418,21 @@ def _remember(cache_key: tuple, png: bytes) -> bytes:
     return png
 
 
+def _cached(cache_key: tuple) -> bytes | None:
+    """A picture from the cache, marked as recently used (the caller holds ``_PNG_LOCK``)."""
+    hit = _PNG_CACHE.get(cache_key)
+    if hit is not None:
+        _PNG_CACHE.move_to_end(cache_key)
+    return hit
+
+
 def ready_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes | None:
     """The panel's picture if it is drawn already (cached, or finished by a drawing worker), else
     None; never waits. The live page shows it at once and draws the others in the background."""
     cache_key = _cache_key(key, data, dpi)
     with _PNG_LOCK:
-        hit = _PNG_CACHE.get(cache_key)
+        hit = _cached(cache_key)
         if hit is not None:
-            _PNG_CACHE.move_to_end(cache_key)
             return hit
         pending = _PENDING.get(cache_key)
         if pending is None or not pending.done() or pending.cancelled() or pending.exception() is not None:
@@ -495,9 +502,8 @@ def panel_png(key: str, data: dict[str, Any], dpi: int = 90) -> bytes:
     drawing worker is taken from there (or drawn here if it is still waiting in the queue)."""
     cache_key = _cache_key(key, data, dpi)
     with _PNG_LOCK:
-        hit = _PNG_CACHE.get(cache_key)
+        hit = _cached(cache_key)
         if hit is not None:
-            _PNG_CACHE.move_to_end(cache_key)
             return hit
         pending = _PENDING.pop(cache_key, None)
         _IN_HAND[cache_key] = _IN_HAND.get(cache_key, 0) + 1  # prefetch must not hand it over again
