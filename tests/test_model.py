@@ -90,7 +90,10 @@ def test_baseline_every_licensee_kind_signs_and_newcos_and_terminations(baseline
     assert set(deals["territory"]) <= {"global", "ex_china", "us_eu_jp", "regional", "china"}
     # Headline value is upfront plus milestones; upfronts are a small slice of it.
     assert np.allclose(deals["total_value_usd"], deals["upfront_usd"] + deals["milestones_usd"])
-    assert (deals["upfront_usd"] > 0).all()
+    # Every deal pays: upfront cash, or (a buyer with no trust at all in what it relies on,
+    # market.upfront_distrust) milestones alone.
+    assert (deals["upfront_usd"] >= 0).all() and (deals["total_value_usd"] > 0).all()
+    assert (deals["upfront_usd"] > 0).mean() > 0.99
     assert deals["upfront_usd"].sum() < 0.5 * deals["total_value_usd"].sum()
 
 
@@ -169,14 +172,16 @@ def test_lower_own_value_of_late_rights_brings_global_buyers_later_assets(tiny_s
     assert late_share(0.5) > late_share(1.0) + 0.05
 
 
-def _talks_on_preclinical_asset(tiny_scenario, funding_scale: float):
+def _talks_on_preclinical_asset(tiny_scenario, funding_scale: float, gap: float = 1.3, **overrides):
     """A model (no diligence failures, no quality noise) and open talks between a top MNC and a
-    biotech on a non-core preclinical asset's ex-China rights, begun with a 30% price gap."""
+    biotech on a non-core preclinical asset's ex-China rights, begun with a price gap (the ask is
+    ``gap`` times what the buyer would sign at)."""
     from sim.model.assets import EX_CN
-    from sim.model.market import EX_CHINA, Diligence, seller_ask
+    from sim.model.market import EX_CHINA, Diligence, buyer_climate, seller_ask
 
     sc = apply_overrides(tiny_scenario, {"market.diligence_fail": 0.0, "market.diligence_distrust_fail": 0.0,
-                                         "market.quality_noise": 0.0, "drivers.funding.scale": funding_scale})
+                                         "market.quality_noise": 0.0, "drivers.funding.scale": funding_scale,
+                                         **overrides})
     model = LicensingMarket(sc, seed=2)
     book, ent = model.book, model.ent
     n = book.n
@@ -186,9 +191,10 @@ def _talks_on_preclinical_asset(tiny_scenario, funding_scale: float):
     asset = int(np.flatnonzero(ok)[0])
     seller = int(orig[asset])
     ask = float(seller_ask(model, np.array([asset]), np.array([seller]), EX_CN[None, :])[0])
-    value = ask / (1.3 * (1.0 - sc.mnc.hurdle))  # the buyer would sign were the ask 30% lower
+    value = ask / (gap * (1.0 - sc.mnc.hurdle))  # gap 1.3: the buyer would sign were the ask 30% lower
+    climate = float(buyer_climate(model, np.array([asset]), np.array([0]))[0])
     talks = Diligence(asset=asset, seller=seller, buyer=0, package=EX_CHINA, mask=EX_CN.copy(), value=value,
-                      rival=-np.inf, start=model.month, work=1.0, distressed=False, stage=0)
+                      climate=climate, rival=-np.inf, start=model.month, work=1.0, distressed=False, stage=0)
     return model, talks
 
 
@@ -196,7 +202,7 @@ def test_terms_settle_at_signing_in_the_climate_then(tiny_scenario):
     """Talks begun with a price gap: while money stays easy the seller holds out and the talks
     lapse; after a capital winter the same seller's ask has come down, the deal signs, priced
     at the ask then plus the seller's share of the surplus."""
-    from sim.model.market import close_diligence, seller_ask
+    from sim.model.market import close_diligence, distrust, seller_ask
 
     model, talks = _talks_on_preclinical_asset(tiny_scenario, funding_scale=1.0)
     model.book.in_play[talks.asset] = True
@@ -207,6 +213,7 @@ def test_terms_settle_at_signing_in_the_climate_then(tiny_scenario):
     assert (model.book.rights[talks.asset] == talks.seller).all()
     # The same talks closing after funding has fallen to a fifth: the ask is lower, the deal signs.
     model.now = {**model.now, "funding": model.now["funding"] * 0.2}
+    model.funding_outlook = model.funding_outlook * 0.2  # the climate the seller prices on
     ask_now = float(seller_ask(model, np.array([talks.asset]), np.array([talks.seller]), talks.mask[None, :])[0])
     assert (1.0 - model.sc.mnc.hurdle) * talks.value >= ask_now
     assert close_diligence(model, talks)
@@ -214,8 +221,98 @@ def test_terms_settle_at_signing_in_the_climate_then(tiny_scenario):
     deal = model.ledger.records[-1]
     price = ask_now + model.sc.market.seller_power * (talks.value - ask_now)
     assert deal["deal_type"] == "license"
-    assert deal["upfront_usd"] == pytest.approx(model.upfront_share_by_stage[0] * price)
+    trusted = 1.0 - float(distrust(model, np.array([talks.asset]), np.array([0]))[0])
+    terms = trusted ** model.sc.market.upfront_distrust
+    assert deal["upfront_usd"] == pytest.approx(model.upfront_share_by_stage[0] * terms * price)
     assert (model.book.rights[talks.asset][talks.mask] == model.buyers[0].entity).all()
+
+
+def _close_first_in_class_talks(tiny_scenario, trust_start: float, trust_end: float, global_data: bool = False):
+    """Talks on a first-in-class asset (the buyer relies on the originator's science), begun at
+    one trust and closed at another, in the same month; the ask is half the buyer's value."""
+    from sim.model.market import buyer_climate, close_diligence, seller_ask
+
+    model, talks = _talks_on_preclinical_asset(tiny_scenario, funding_scale=0.3,
+                                               **{"mnc.trust_sensitivity": 0.9, "market.upfront_distrust": 1.0})
+    asset, buyer = np.array([talks.asset]), np.array([0])
+    model.book.novelty[talks.asset] = 0
+    model.book.global_data[talks.asset] = global_data
+    ask = float(seller_ask(model, asset, np.array([talks.seller]), talks.mask[None, :])[0])
+    talks.value = 2.0 * ask / (1.0 - model.sc.mnc.hurdle)
+    model.buyer_trust[model.t, 0] = trust_start
+    talks.climate = float(buyer_climate(model, asset, buyer)[0])
+    model.book.in_play[talks.asset] = True
+    model.buyer_trust[model.t, 0] = trust_end
+    ratio = float(buyer_climate(model, asset, buyer)[0]) / talks.climate
+    n = model.ledger.n
+    signed = close_diligence(model, talks)
+    return model, talks, ask, ratio, signed, n
+
+
+def test_buyer_revalues_at_signing_when_its_trust_moved(tiny_scenario):
+    """Terms settle at signing on the buyer's side too: a buyer whose trust in China data fell
+    during the talks pays the value it sees then, and walks away when that no longer beats the ask."""
+    power = tiny_scenario.market.seller_power
+    model, talks, ask, ratio, signed, _ = _close_first_in_class_talks(tiny_scenario, 0.4, 0.4)
+    assert signed and ratio == pytest.approx(1.0)
+    same = model.ledger.records[-1]
+    price_same = ask + power * (talks.value - ask)
+    assert same["upfront_usd"] == pytest.approx(model.upfront_share_by_stage[0] * 0.4 * price_same)
+    # Trust fell from 0.4 to 0.25: the value is 1 - 0.9 x 0.75 over 1 - 0.9 x 0.6 of what it was.
+    model, talks, ask, ratio, signed, _ = _close_first_in_class_talks(tiny_scenario, 0.4, 0.25)
+    assert ratio == pytest.approx((1 - 0.9 * 0.75) / (1 - 0.9 * 0.6))
+    assert signed
+    lower = model.ledger.records[-1]
+    price_lower = ask + power * (talks.value * ratio - ask)
+    assert price_lower < price_same
+    assert lower["upfront_usd"] == pytest.approx(model.upfront_share_by_stage[0] * 0.25 * price_lower)
+    # No trust left: the deal no longer beats sourcing elsewhere and the buyer walks away.
+    model, talks, ask, ratio, signed, n = _close_first_in_class_talks(tiny_scenario, 0.4, 0.0)
+    assert (1.0 - model.sc.mnc.hurdle) * talks.value * ratio < ask
+    assert not signed and model.ledger.n == n
+    assert (model.book.rights[talks.asset] == talks.seller).all()
+
+
+def test_distrust_moves_upfront_cash_into_milestones(tiny_scenario):
+    """`market.upfront_distrust`: what the buyer takes on trust it pays for in milestones. At
+    trust t a first-in-class asset's upfront share is t times the stage's (upfront_distrust 1);
+    with a global data package the buyer relies on China-only data a fifth as much. The price
+    is the same; the headline grows by what moved into milestones."""
+    model, talks, ask, _, signed, _ = _close_first_in_class_talks(tiny_scenario, 0.3, 0.3)
+    china = model.ledger.records[-1]
+    model_g, talks_g, ask_g, _, signed_g, _ = _close_first_in_class_talks(tiny_scenario, 0.3, 0.3, global_data=True)
+    global_ = model_g.ledger.records[-1]
+    assert signed and signed_g
+    share = model.upfront_share_by_stage[0]
+    price = ask + model.sc.market.seller_power * (talks.value - ask)
+    price_g = ask_g + model.sc.market.seller_power * (talks_g.value - ask_g)
+    assert china["upfront_usd"] == pytest.approx(share * 0.3 * price)
+    assert global_["upfront_usd"] == pytest.approx(share * (1.0 - 0.7 * 0.2) * price_g)
+    assert china["upfront_usd"] / china["total_value_usd"] < global_["upfront_usd"] / global_["total_value_usd"]
+
+
+def test_sellers_price_on_the_funding_outlook(tiny_scenario):
+    """`biotech.funding_outlook_months`: an owner's own value follows the mean funding index over
+    this month and the next ones, so asks move before a funding shock arrives, not only after."""
+    from sim.model.agents import Biotech
+
+    shock = {"drivers.funding.shocks": [{"at": "2022-07", "change": -0.5, "ramp_months": 1}]}
+    t_before = 18 - 3  # three months before the shock (2022-07, from a 2021-01 start)
+    for months in (0, 6):
+        values = []
+        for extra in ({}, shock):
+            model = LicensingMarket(apply_overrides(tiny_scenario, {**extra, "biotech.funding_outlook_months": months}),
+                                    seed=3)
+            f = model.paths.funding
+            assert model.funding_outlook[0] == pytest.approx(f[: months + 1].mean())
+            assert model.funding_outlook[-1] == pytest.approx(f[-1])  # held flat past the end
+            model.month = t_before
+            values.append(float(Biotech.own_value_share(model, np.array([0]))[0]))
+        calm, shocked = values
+        if months == 0:
+            assert shocked == calm  # this month's climate: the shock has not come yet
+        else:
+            assert shocked < 0.95 * calm  # the coming months' climate: asks fall ahead of the shock
 
 
 def test_biotechs_differ_in_their_own_valuation(tiny_scenario):

@@ -16,7 +16,8 @@ Biotech finance, per month (runway = cash / burn):
     round    = round_size * exp(gain * (best stage - 1)) * funding^elasticity * LogN(0, 0.4)
 Reservation price of a rights package (rises with the funding climate, most for early
 programmes; falls as runway shortens, QM24):
-    ask = own_value_share * decay^max(stage - phase1, 0) * (funding / reference)^e(stage) * value
+    ask = own_value_share * decay^max(stage - phase1, 0) * (outlook / reference)^e(stage) * value
+(outlook: the funding index averaged over this month and the next ``funding_outlook_months``)
           * (floor + (1 - floor) * min(1, runway / hold))
 (a Chinese biotech adds value early cheaply at home; late development abroad needs capabilities it
 mostly lacks, so its own value of ex-China rights falls with stage: ``own_value_stage_decay``).
@@ -84,7 +85,7 @@ class Biotech(mesa.Agent):
         commercial presence that a Chinese biotech mostly lacks (ARC25).
         """
         b = model.sc.biotech
-        relative = max(model.now["funding"], 1e-6) / b.funding_reference
+        relative = max(model.funding_outlook[model.t], 1e-6) / b.funding_reference
         by_stage = model.own_value_by_stage[stage] * relative ** model.funding_elasticity_by_stage[stage]
         return b.own_value_share * by_stage
 

@@ -51,5 +51,16 @@ class DriverPaths:
     def build(cls, drivers: Drivers, start: str, n_months: int) -> "DriverPaths":
         return cls(**{name: driver_series(getattr(drivers, name), start, n_months) for name in DRIVER_NAMES})
 
+    def outlook(self, name: str, months: float) -> np.ndarray:
+        """A driver averaged over each month and the ``months`` after it (held flat past the end):
+        what someone pricing on the climate of the coming months expects."""
+        x = getattr(self, name)
+        months = int(round(months))
+        if months <= 0:
+            return x
+        padded = np.concatenate([x, np.full(months, x[-1])])
+        window = np.cumsum(np.concatenate([[0.0], padded]))
+        return (window[months + 1:months + 1 + x.size] - window[:x.size]) / (months + 1)
+
     def at(self, month: int) -> dict[str, float]:
         return {name: float(getattr(self, name)[month]) for name in DRIVER_NAMES}

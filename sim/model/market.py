@@ -9,24 +9,25 @@ Design notes (one month, in order):
    (``mnc.materiality_usd``), which mid-size buyers take.
    Valuation, as one (offers x buyers) matrix:
        W[o,b] = V_o * share[o,b] * appetite[b, stage_o] * trust_factor[o,b] * urgency_b * fit[o,b] * e^(noise)
-   V_o is the risk-adjusted NPV of worldwide rights; trust_factor = 1 - sensitivity * (1 - trust_b)
-   * max(data_weight(stage), novelty_data_weight(novelty)) for China-only data (one fifth of that
-   for a global data package): a buyer takes on trust the clinical data or, for novel biology,
-   the originator's own science.
-   The seller's ask = own_share(funding) * V_o * share * novelty_own/novelty * runway factor.
+   V_o is the risk-adjusted NPV of worldwide rights; trust_factor = 1 - sensitivity * distrust, where
+       distrust[o,b] = (1 - trust_b) * max(data_weight(stage), novelty_data_weight(novelty))
+   for China-only data (one fifth of that for a global data package): a buyer takes on trust the
+   clinical data or, for novel biology, the originator's own science.
+   The seller's ask = own_share(funding outlook) * V_o * share * novelty_own/novelty * runway factor.
 3. Matching. A buyer opens talks on an offer when (1 - hurdle) * W >= (1 - room) * ask: a China
    deal must beat sourcing elsewhere (hurdle), and the ask need only be within negotiation
    room of that, since terms settle at signing. It must have BD capacity and be able to afford
    the upfront. Offers with the largest relative surplus (W - ask) / W go first, each to its
    highest-value buyer.
-4. Diligence takes months of work whose pace slows while the market is cool, and can fail: on
-   China-only data when trust is low. When it ends, the buyer knows the true value v and the
-   seller's ask is re-read at that month's climate and runway: the deal signs only if
-   (1 - hurdle) * v >= ask_now, at P = max(ask_now + power * (v - ask_now), W2) (a rival bidder
+4. Diligence takes months of work whose pace slows while the market is cool, and can fail, the
+   more often the larger the distrust. When it ends, the buyer knows the true value v, read in
+   that month's appetite, trust and urgency (v = W_start * climate_now / climate_start without the
+   reading error), and the seller's ask is re-read at that month's climate and runway: the deal
+   signs only if (1 - hurdle) * v >= ask_now, at P = max(ask_now + power * (v - ask_now), W2) (a rival bidder
    lifts the price to its own value, an English auction), capped at v. So a deal signed in a
    cooling market is priced in it, and talks begun in a boom lapse if the seller never comes down.
-5. Terms. Upfront = upfront_share(stage) * P; the rest is contingent. Milestones are
-   quoted in nominal dollars, so their headline is the contingent part divided by the
+5. Terms. Upfront = upfront_share(stage) * (1 - distrust)^upfront_distrust * P (what a buyer takes
+   on trust it pays for in milestones); the rest is contingent. Milestones are quoted in nominal dollars, so their headline is the contingent part divided by the
    chance (and discount) of reaching them: early deals carry large headlines, small upfronts.
 6. Contracts. Milestones are paid as the asset advances, royalties on sales after approval;
    licensees return rights (strategy shifts, hazard lower for later-stage deals) and deals
@@ -78,6 +79,7 @@ class Diligence:
     package: int
     mask: np.ndarray
     value: float  # the buyer's value when talks began (before diligence)
+    climate: float  # buyer_climate when talks began (appetite x trust factor x urgency)
     rival: float  # the best rival bidder's value (-inf without one)
     start: int
     work: float  # months of diligence work at a normal pace
@@ -144,6 +146,7 @@ class Bids:
     offer: np.ndarray  # offer row
     buyer: np.ndarray  # index into the buyer table
     value: np.ndarray  # W, US dollars
+    climate: np.ndarray  # the buyer_climate factor in W
     ask: np.ndarray  # the seller's ask for each offer (indexed by offer row)
 
 
@@ -170,6 +173,45 @@ def seller_ask(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray
     if value is None:
         value = book.world_value(assets) * book.territory_share(masks)
     return own * value * factor * np.where(book.paused[assets], sc.biotech.paused_ask, 1.0)
+
+
+def distrust(model: "LicensingMarket", assets: np.ndarray, buyers: np.ndarray) -> np.ndarray:
+    """What each buyer must take on trust in each asset this month, 0-1: (1 - trust) x reliance.
+
+    Reliance on China-only data is the weight of the clinical data (by stage) or, for novel
+    biology, of the originator's own science (by novelty), whichever is larger; a global data
+    package needs one fifth of that.
+    """
+    book = model.book
+    stage = book.stage[assets].astype(int)
+    reliance = np.maximum(model.data_weight_by_stage[stage], model.data_weight_by_novelty[book.novelty[assets]])
+    reliance = reliance * np.where(book.global_data[assets], 0.2, 1.0)
+    return (1.0 - model.buyer_trust[model.t, buyers]) * reliance
+
+
+def buyer_climate(model: "LicensingMarket", assets: np.ndarray, buyers: np.ndarray,
+                  distrusted: np.ndarray | None = None) -> np.ndarray:
+    """This month's multiplier of each buyer's value of each asset: stage appetite x trust x urgency.
+
+    The trust factor 1 - trust_sensitivity x distrust discounts China-only data. Read when talks
+    open and again when terms settle at signing, so a buyer whose trust, appetite or urgency
+    moved during the talks pays the new value or walks away. ``distrusted`` is
+    :func:`distrust` of the same pairs when the caller has it already.
+    """
+    sc, t = model.sc, model.t
+    stage = model.book.stage[assets].astype(int)
+    if distrusted is None:
+        distrusted = distrust(model, assets, buyers)
+    tf = 1.0 - sc.mnc.trust_sensitivity * distrusted
+    urgency = 1.0 + sc.mnc.urgency_gain * model.buyer_urgency[t, buyers]
+    return model.buyer_appetite[t, buyers, stage] * tf * urgency
+
+
+def upfront_share(model: "LicensingMarket", stage: np.ndarray, distrusted: np.ndarray) -> np.ndarray:
+    """Share of the price paid upfront: the stage's share times the trusted part of the value to the
+    power ``market.upfront_distrust``. What a buyer takes on trust it pays for in milestones, which
+    are paid only if the data hold up (risk sharing)."""
+    return model.upfront_share_by_stage[stage] * (1.0 - distrusted) ** model.sc.market.upfront_distrust
 
 
 def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) -> Bids:
@@ -203,15 +245,11 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     share = book.territory_share(offers.mask)
     ask = seller_ask(model, a, offers.seller, offers.mask, value=v_world * share)
     # Buyer's value of each screened pair.
-    china_only = ~book.global_data[a]
-    # What the buyer must take on trust: the clinical data (by stage) or, for novel biology, the
-    # originator's own science (by novelty), whichever weighs more.
-    reliance = np.maximum(model.data_weight_by_stage[stage], model.data_weight_by_novelty[book.novelty[a]])
-    data = reliance * np.where(china_only, 1.0, 0.2)
-    tf = 1.0 - sc.mnc.trust_sensitivity * (1.0 - bt["trust"][b]) * data[o]
     fit = np.where(focus[o, j], 1.0, 0.7)
     noise = model.rng.normal(0.0, sc.market.quality_noise, size=o.size)
-    W = (v_world * share)[o] * bt["appetite"][b, stage[o]] * tf * fit * bt["urgency_mult"][b] * np.exp(noise)
+    distrusted = distrust(model, a[o], b)
+    climate = buyer_climate(model, a[o], b, distrusted)
+    W = (v_world * share)[o] * climate * fit * np.exp(noise)
     # Regional licensees buy data-rich, affordable drugs: novelty counts for them as for the seller.
     regional_buyer = bt["kind"][b] == Kind.regional
     W = np.where(regional_buyer, W * model.own_novelty_ratio[book.novelty[a[o]]], W)
@@ -221,8 +259,8 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     keep = ((1.0 - sc.mnc.hurdle) * W >= (1.0 - sc.market.negotiation_room) * ask[o]) & (W > 0)
     # The buyer must be able to pay the upfront at the price it would likely agree.
     likely = ask[o] + sc.market.seller_power * np.maximum(W - ask[o], 0.0)
-    keep &= bt["cash"][b] >= model.upfront_share_by_stage[stage[o]] * likely
-    return Bids(offer=o[keep], buyer=j[keep], value=W[keep], ask=ask)
+    keep &= bt["cash"][b] >= upfront_share(model, stage[o], distrusted) * likely
+    return Bids(offer=o[keep], buyer=j[keep], value=W[keep], climate=climate[keep], ask=ask)
 
 
 def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
@@ -239,6 +277,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
     # Pairs sorted by offer, best value first; the first pair of each offer is its best bid.
     order = np.lexsort((-bids.value, bids.offer))
     o_sorted, j_sorted, w_sorted = bids.offer[order], bids.buyer[order], bids.value[order]
+    climate_sorted = bids.climate[order]
     starts = np.flatnonzero(np.r_[True, o_sorted[1:] != o_sorted[:-1]])
     ends = np.r_[starts[1:], o_sorted.size]
     first = o_sorted[starts]
@@ -270,7 +309,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         model.book.in_play[asset] = True
         work = model.diligence_work(asset)
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
-                                 mask=offers.mask[o].copy(), value=value, rival=rival,
+                                 mask=offers.mask[o].copy(), value=value, climate=float(climate_sorted[i]), rival=rival,
                                  start=model.month, work=work, distressed=bool(offers.distressed[o]),
                                  stage=int(model.book.stage[asset])))
     return started
@@ -285,13 +324,16 @@ def close_diligence(model: "LicensingMarket", d: Diligence) -> bool:
     if book.status[d.asset] != 0 or not ent.alive[d.seller] or not still_held:
         return False
     sc = model.sc
-    china_only = not book.global_data[d.asset]
-    p_fail = sc.market.diligence_fail + sc.market.diligence_distrust_fail * (1.0 - model.buyer_trust_now(d.buyer)) * china_only
+    # Diligence can kill a deal over non-compliant data (RT23): the more the buyer must take on trust.
+    distrusted = float(distrust(model, np.array([d.asset]), np.array([d.buyer]))[0])
+    p_fail = sc.market.diligence_fail + sc.market.diligence_distrust_fail * distrusted
     if model.rng.random() < p_fail:
         model.month_failed += 1
         return False
-    # Diligence reveals the asset's true quality: re-value without the buyer's reading error.
-    true_value = d.value * float(np.exp(-model.rng.normal(0.0, sc.market.quality_noise) * 0.5))
+    # Diligence reveals the asset's true quality: re-value without the buyer's reading error,
+    # in today's climate (trust, appetite and urgency may have moved during the talks).
+    climate = float(buyer_climate(model, np.array([d.asset]), np.array([d.buyer]))[0])
+    true_value = d.value * climate / d.climate * float(np.exp(-model.rng.normal(0.0, sc.market.quality_noise) * 0.5))
     # Terms settle now, against the seller's ask in today's climate and runway: a seller whose
     # money got scarcer during the talks comes down; one whose prospects rose holds out, and
     # the buyer walks away if the deal no longer beats sourcing elsewhere.
@@ -323,7 +365,7 @@ def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
         deal_type = "co_development"
     else:
         deal_type = "license"
-    up_share = float(model.upfront_share_by_stage[stage])
+    up_share = float(upfront_share(model, np.array([stage]), distrust(model, np.array([d.asset]), np.array([d.buyer])))[0])
     royalty = sc.market.royalty_rate[STAGES[stage]]
     equity_share = 0.0
     if deal_type == "newco":

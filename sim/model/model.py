@@ -85,6 +85,7 @@ class LicensingMarket(mesa.Model):
         self._initialising = True
         self._date_cache: tuple[int, pd.Timestamp | None] = (-1, None)
         self.now = self.paths.at(0)
+        self.funding_outlook = self.paths.outlook("funding", scenario.biotech.funding_outlook_months)
         self.trust_peak = self.now["trust"]
         self.trust_drop = 0.0
         self.accounts = Accounts()
@@ -424,23 +425,16 @@ class LicensingMarket(mesa.Model):
         if not bs:
             self.buyer_table = {"n": 0}
             return
-        m = self.t
         self.buyer_table = {
             "n": len(bs),
             "entity": self.buyer_entities,
             "kind": self.buyer_kind,
-            "trust": self.buyer_trust[m],
-            "appetite": self.buyer_appetite[m],
             "focus": self.buyer_focus,
-            "urgency_mult": 1.0 + self.sc.mnc.urgency_gain * self.buyer_urgency[m],
             "territory_ok": self.buyer_territory,
             "home": self.buyer_home,
             "credits": np.array([b.credits for b in bs]),
             "cash": self.accounts.cash[self.buyer_entities],
         }
-
-    def buyer_trust_now(self, buyer: int) -> float:
-        return float(self.buyer_trust[self.t, buyer])
 
     # ------------------------------------------------------------------------ outputs
     def record(self, raised: float, rounds: int, offers: int, new: int, folded: int, started: int) -> None:

@@ -313,6 +313,11 @@ class Biotechs(Strict):
     )
     funding_reference: float = P(0.5, "funding index at which the own value equals own_value_share for every "
                                  "stage (the 2018-2019 climate)", unit="index", ge=0.01, le=10.0, source="ARC25")
+    funding_outlook_months: float = P(0.0, "months ahead over which a biotech reads the funding climate when it prices "
+                                    "its rights: the driver is the volume of rounds closed, and valuations move "
+                                    "ahead of it (a round takes months to close), so an owner's own value follows "
+                                    "the mean of the funding index over this month and the next ones (rounded to whole "
+                                    "months); 0 = this month's", unit="months", ge=0.0, le=36.0, source="QM24, RT23")
     funding_value_elasticity: dict[str, float] = P(
         {"preclinical": 1.2, "phase1": 0.9, "phase2": 0.6, "phase3": 0.4, "filed": 0.2, "approved": 0.1},
         "elasticity of the biotech's own value of its rights to the funding index, by stage: abundant capital "
@@ -438,8 +443,10 @@ class Market(Strict):
     )
     diligence_fail: float = P(0.12, "chance diligence fails on grounds other than trust", unit="probability",
                               ge=0.0, le=1.0)
-    diligence_distrust_fail: float = P(0.35, "extra chance diligence fails on China-only data at zero trust "
-                                       "(non-compliant data)", unit="probability", ge=0.0, le=1.0, source="RT23")
+    diligence_distrust_fail: float = P(0.35, "extra chance diligence fails per unit of distrust (1 - the buyer's "
+                                       "trust, times the asset's reliance on China-only data, as in "
+                                       "market.upfront_distrust): due diligence can kill a deal over non-compliant "
+                                       "data", unit="probability", ge=0.0, le=1.0, source="RT23")
     negotiation_room: float = P(0.25, "how far below its opening ask a buyer expects a seller to come during talks: "
                                 "talks open when the ask is within this share above what the buyer would pay; terms "
                                 "settle at signing against the seller's ask then", unit="share", ge=0.0, lt=1.0)
@@ -449,6 +456,13 @@ class Market(Strict):
         {"preclinical": 0.2, "phase1": 0.22, "phase2": 0.25, "phase3": 0.3, "filed": 0.4, "approved": 0.5},
         "share of the risk-adjusted price paid upfront; the rest is contingent milestones", unit="share",
     )
+    upfront_distrust: float = P(0.0, "how far a buyer moves payment from upfront cash into milestones for what it "
+                                "must take on trust: the upfront share is the stage's share times (1 - distrust) "
+                                "to this power, where distrust = (1 - the buyer's trust) x the asset's reliance on "
+                                "China-only data (mnc.data_weight, mnc.novelty_data_weight; a fifth of that for a "
+                                "global data package); milestones are paid only if the data hold up (risk "
+                                "sharing); 0 = terms do not depend on trust", unit="power", ge=0.0, le=5.0,
+                                source="RT23, AI25")
     royalty_rate: dict[str, float] = P(
         {"preclinical": 0.06, "phase1": 0.08, "phase2": 0.11, "phase3": 0.14, "filed": 0.16, "approved": 0.18},
         "royalty on the licensee's net sales", unit="share",
