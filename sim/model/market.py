@@ -343,11 +343,15 @@ def close_diligence(model: "LicensingMarket", d: Diligence) -> bool:
         return False
     power = sc.market.seller_power
     price = min(true_value, max(ask + power * (true_value - ask), d.rival))
-    sign(model, d, price)
+    sign(model, d, price, distrusted)
     return True
 
 
-def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
+def sign(model: "LicensingMarket", d: Diligence, price: float, distrusted: float) -> int:
+    """Record the deal at ``price``: terms, payment of the upfront, transfer of the rights.
+
+    ``distrusted`` is :func:`distrust` of the asset and buyer this month (it sets the upfront share).
+    """
     sc, book, ent = model.sc, model.book, model.ent
     buyer = model.buyers[d.buyer]
     stage = int(book.stage[d.asset])
@@ -365,7 +369,7 @@ def sign(model: "LicensingMarket", d: Diligence, price: float) -> int:
         deal_type = "co_development"
     else:
         deal_type = "license"
-    up_share = float(upfront_share(model, np.array([stage]), distrust(model, np.array([d.asset]), np.array([d.buyer])))[0])
+    up_share = float(upfront_share(model, np.array([stage]), np.array([distrusted]))[0])
     royalty = sc.market.royalty_rate[STAGES[stage]]
     equity_share = 0.0
     if deal_type == "newco":
