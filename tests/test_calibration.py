@@ -228,7 +228,11 @@ def test_select_top_keeps_the_candidate_that_passes_most_on_held_out_replication
     assert len(sel) == 3 and set(sel["trial"]) == {0, 1, 2}
     best_passed = sel["held_out_passed"].max()
     winners = sel[sel["held_out_passed"] == best_passed]
-    chosen = winners.sort_values(["held_out_loss", "trial"]).iloc[0]
+    # Ties on held-out passes go to the lowest loss over fit and held-out replications together.
+    reps = yaml.safe_load(experiment.read_text())["replications"]
+    pooled = (sel["fit_loss"] * reps + sel["held_out_loss"] * 2) / (reps + 2)
+    assert np.allclose(sel["pooled_loss"], pooled)
+    chosen = winners.sort_values(["pooled_loss", "trial"]).iloc[0]
     written = yaml.safe_load((out / "best_params.yaml").read_text())
     assert written["trial"] == int(chosen["trial"]) == res.best_trial
     assert "held-out validation" in (out / "best_params.yaml").read_text()

@@ -555,7 +555,9 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
 
         # The fit sees only `replications` seeds, so the lowest loss can be luck. Rerun the best
         # `select_top` candidates on held-out replications (the scenario's own seeds, as validate
-        # uses) and keep the one that passes most targets there (ties: lower loss).
+        # uses) and keep the one that passes most targets there. Ties go to the lower loss over all
+        # the replications a candidate was scored on (fit and held out, weighted by their number):
+        # with a dozen candidates, the lowest held-out loss alone is itself partly luck.
         done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                       key=lambda t: (t.value, t.number))[: max(1, spec.select_top)]
         conf_seeds = replication_seeds(full.seed, n_confirm)
@@ -567,17 +569,19 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
                 outs = map_replications(sc, conf_seeds, workers, runner=runner, executor=pool)
                 card = evaluate(targets, prepare_runs(outs, targets.universe))
                 held_loss, _ = loss_of(card, spec.loss)
-                scored.append((int(card.gated["passed"].sum()), -held_loss, -t.number, t, card))
+                pooled = (t.value * spec.replications + held_loss * n_confirm) / (spec.replications + n_confirm)
+                scored.append((int(card.gated["passed"].sum()), -pooled, -t.number, t, card, held_loss))
                 if len(done) > 1:
                     console.print(f"held-out check: trial {t.number:4d}  fit loss {t.value:9.3f}  "
                                   f"pass {scored[-1][0]}/{len(card.gated)} on {n_confirm} replications")
         finally:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
-        passed, _, _, pick, card = max(scored, key=lambda x: x[:3])
+        passed, _, _, pick, card, _ = max(scored, key=lambda x: x[:3])
         if len(done) > 1:
             write_csv(pd.DataFrame([{"trial": x[3].number, "fit_loss": x[3].value, "held_out_passed": x[0],
-                                     "held_out_loss": -x[1]} for x in scored]), out / "selection.csv")
+                                     "held_out_loss": x[5], "pooled_loss": -x[1]} for x in scored]),
+                      out / "selection.csv")
             note = (f"# Chosen among the {len(done)} lowest-loss trials by held-out validation: {passed} targets "
                     f"pass on {n_confirm} replications (selection.csv).\n")
             res = _write_outputs(study, exp, out, seeds, chosen=pick.number, selection_note=note) or res
