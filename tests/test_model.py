@@ -177,7 +177,7 @@ def _talks_on_preclinical_asset(tiny_scenario, funding_scale: float, gap: float 
     biotech on a non-core preclinical asset's ex-China rights, begun with a price gap (the ask is
     ``gap`` times what the buyer would sign at)."""
     from sim.model.assets import EX_CN
-    from sim.model.market import EX_CHINA, Diligence, buyer_climate, seller_ask
+    from sim.model.market import EX_CHINA, Diligence, seller_ask, talks_basis
 
     sc = apply_overrides(tiny_scenario, {"market.diligence_fail": 0.0, "market.diligence_distrust_fail": 0.0,
                                          "market.quality_noise": 0.0, "drivers.funding.scale": funding_scale,
@@ -192,9 +192,9 @@ def _talks_on_preclinical_asset(tiny_scenario, funding_scale: float, gap: float 
     seller = int(orig[asset])
     ask = float(seller_ask(model, np.array([asset]), np.array([seller]), EX_CN[None, :])[0])
     value = ask / (gap * (1.0 - sc.mnc.hurdle))  # gap 1.3: the buyer would sign were the ask 30% lower
-    climate = float(buyer_climate(model, np.array([asset]), np.array([0]))[0])
+    basis = talks_basis(model, asset, EX_CN, 0)
     talks = Diligence(asset=asset, seller=seller, buyer=0, package=EX_CHINA, mask=EX_CN.copy(), value=value,
-                      climate=climate, rival=-np.inf, start=model.month, work=1.0, distressed=False, stage=0)
+                      basis=basis, rival=-np.inf, start=model.month, work=1.0, distressed=False, stage=0)
     return model, talks
 
 
@@ -227,23 +227,49 @@ def test_terms_settle_at_signing_in_the_climate_then(tiny_scenario):
     assert (model.book.rights[talks.asset][talks.mask] == model.buyers[0].entity).all()
 
 
+def test_buyer_revalues_an_asset_that_advanced_during_the_talks(tiny_scenario):
+    """An asset not held at a stage gate can reach its next stage while diligence runs: the buyer
+    signs at the value of the asset as it is then (its new stage's odds, time to launch and the
+    buyer's appetite for that stage), not as it was when the talks began."""
+    from sim.model.market import buyer_climate, close_diligence, distrust, seller_ask, talks_basis
+
+    model, talks = _talks_on_preclinical_asset(tiny_scenario, funding_scale=0.3)
+    a, b = np.array([talks.asset]), np.array([0])
+    share = float(model.book.territory_share(talks.mask[None, :])[0])
+    assert talks.basis == pytest.approx(model.book.world_value(a)[0] * share * buyer_climate(model, a, b)[0])
+    model.book.stage[talks.asset] = 1  # phase 1 reached during the talks
+    now = talks_basis(model, talks.asset, talks.mask, 0)
+    assert now == pytest.approx(model.book.world_value(a)[0] * share * buyer_climate(model, a, b)[0])
+    ratio = now / talks.basis
+    assert abs(ratio - 1.0) > 0.05  # the new stage is worth something else to this buyer
+    ask = float(seller_ask(model, a, np.array([talks.seller]), talks.mask[None, :])[0])
+    talks.value = 2.0 * ask / (1.0 - model.sc.mnc.hurdle) / ratio  # the buyer's value now: twice the ask, over the hurdle
+    model.book.in_play[talks.asset] = True
+    n = model.ledger.n
+    assert close_diligence(model, talks) and model.ledger.n == n + 1
+    deal = model.ledger.records[-1]
+    price = ask + model.sc.market.seller_power * (talks.value * ratio - ask)
+    terms = (1.0 - float(distrust(model, a, b)[0])) ** model.sc.market.upfront_distrust
+    assert deal["upfront_usd"] == pytest.approx(model.upfront_share_by_stage[1] * terms * price)
+
+
 def _close_first_in_class_talks(tiny_scenario, trust_start: float, trust_end: float, global_data: bool = False):
     """Talks on a first-in-class asset (the buyer relies on the originator's science), begun at
     one trust and closed at another, in the same month; the ask is half the buyer's value."""
-    from sim.model.market import buyer_climate, close_diligence, seller_ask
+    from sim.model.market import close_diligence, seller_ask, talks_basis
 
     model, talks = _talks_on_preclinical_asset(tiny_scenario, funding_scale=0.3,
                                                **{"mnc.trust_sensitivity": 0.9, "market.upfront_distrust": 1.0})
-    asset, buyer = np.array([talks.asset]), np.array([0])
+    asset = np.array([talks.asset])
     model.book.novelty[talks.asset] = 0
     model.book.global_data[talks.asset] = global_data
     ask = float(seller_ask(model, asset, np.array([talks.seller]), talks.mask[None, :])[0])
     talks.value = 2.0 * ask / (1.0 - model.sc.mnc.hurdle)
     model.buyer_trust[model.t, 0] = trust_start
-    talks.climate = float(buyer_climate(model, asset, buyer)[0])
+    talks.basis = talks_basis(model, talks.asset, talks.mask, 0)
     model.book.in_play[talks.asset] = True
     model.buyer_trust[model.t, 0] = trust_end
-    ratio = float(buyer_climate(model, asset, buyer)[0]) / talks.climate
+    ratio = talks_basis(model, talks.asset, talks.mask, 0) / talks.basis
     n = model.ledger.n
     signed = close_diligence(model, talks)
     return model, talks, ask, ratio, signed, n
@@ -288,6 +314,8 @@ def test_distrust_moves_upfront_cash_into_milestones(tiny_scenario):
     price_g = ask_g + model.sc.market.seller_power * (talks_g.value - ask_g)
     assert china["upfront_usd"] == pytest.approx(share * 0.3 * price)
     assert global_["upfront_usd"] == pytest.approx(share * (1.0 - 0.7 * 0.2) * price_g)
+    assert price == pytest.approx(price_g)
+    assert china["total_value_usd"] > global_["total_value_usd"]
     assert china["upfront_usd"] / china["total_value_usd"] < global_["upfront_usd"] / global_["total_value_usd"]
 
 
@@ -306,6 +334,8 @@ def test_sellers_price_on_the_funding_outlook(tiny_scenario):
             f = model.paths.funding
             assert model.funding_outlook[0] == pytest.approx(f[: months + 1].mean())
             assert model.funding_outlook[-1] == pytest.approx(f[-1])  # held flat past the end
+            # a fraction of a month weighs the last month by that fraction
+            assert model.paths.outlook("funding", 1.5)[0] == pytest.approx((f[0] + f[1] + 0.5 * f[2]) / 2.5)
             model.month = t_before
             values.append(float(Biotech.own_value_share(model, np.array([0]))[0]))
         calm, shocked = values

@@ -17,9 +17,9 @@ Biotech finance, per month (runway = cash / burn):
 Reservation price of a rights package (rises with the funding climate, most for early
 programmes; falls as runway shortens, QM24):
     ask = own_value_share * decay^max(stage - phase1, 0) * (outlook / reference)^e(stage) * value
-(outlook: the funding index averaged over this month and the next ``funding_outlook_months``)
           * (floor + (1 - floor) * min(1, runway / hold))
-(a Chinese biotech adds value early cheaply at home; late development abroad needs capabilities it
+(outlook: the funding index averaged over this month and the next ``funding_outlook_months``;
+a Chinese biotech adds value early cheaply at home; late development abroad needs capabilities it
 mostly lacks, so its own value of ex-China rights falls with stage: ``own_value_stage_decay``).
 """
 

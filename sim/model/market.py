@@ -21,10 +21,11 @@ Design notes (one month, in order):
    highest-value buyer.
 4. Diligence takes months of work whose pace slows while the market is cool, and can fail, the
    more often the larger the distrust. When it ends, the buyer knows the true value v, read in
-   that month's appetite, trust and urgency (v = W_start * climate_now / climate_start without the
-   reading error), and the seller's ask is re-read at that month's climate and runway: the deal
-   signs only if (1 - hurdle) * v >= ask_now, at P = max(ask_now + power * (v - ask_now), W2) (a rival bidder
-   lifts the price to its own value, an English auction), capped at v. So a deal signed in a
+   that month's appetite, trust and urgency and the asset's stage then (v = W_start * basis_now /
+   basis_start without the reading error, basis = package value x appetite x trust factor x
+   urgency), and the seller's ask is re-read at that month's climate and runway: the deal signs
+   only if (1 - hurdle) * v >= ask_now, at P = max(ask_now + power * (v - ask_now), W2) (a rival
+   bidder lifts the price to its own value, an English auction), capped at v. So a deal signed in a
    cooling market is priced in it, and talks begun in a boom lapse if the seller never comes down.
 5. Terms. Upfront = upfront_share(stage) * (1 - distrust)^upfront_distrust * P (what a buyer takes
    on trust it pays for in milestones); the rest is contingent. Milestones are quoted in nominal dollars, so their headline is the contingent part divided by the
@@ -79,7 +80,7 @@ class Diligence:
     package: int
     mask: np.ndarray
     value: float  # the buyer's value when talks began (before diligence)
-    climate: float  # buyer_climate when talks began (appetite x trust factor x urgency)
+    basis: float  # the package's value x buyer_climate when talks began (W before fit and reading error)
     rival: float  # the best rival bidder's value (-inf without one)
     start: int
     work: float  # months of diligence work at a normal pace
@@ -146,7 +147,7 @@ class Bids:
     offer: np.ndarray  # offer row
     buyer: np.ndarray  # index into the buyer table
     value: np.ndarray  # W, US dollars
-    climate: np.ndarray  # the buyer_climate factor in W
+    basis: np.ndarray  # the package's value x buyer_climate: W before fit and reading error
     ask: np.ndarray  # the seller's ask for each offer (indexed by offer row)
 
 
@@ -207,6 +208,14 @@ def buyer_climate(model: "LicensingMarket", assets: np.ndarray, buyers: np.ndarr
     return model.buyer_appetite[t, buyers, stage] * tf * urgency
 
 
+def talks_basis(model: "LicensingMarket", asset: int, mask: np.ndarray, buyer: int) -> float:
+    """One buyer's value of one rights package this month before fit and reading error: the
+    package's share of the asset's world value x :func:`buyer_climate` (the ``basis`` of a bid)."""
+    ids = np.array([asset])
+    value = model.book.world_value(ids)[0] * model.book.territory_share(mask[None, :])[0]
+    return float(value * buyer_climate(model, ids, np.array([buyer]))[0])
+
+
 def upfront_share(model: "LicensingMarket", stage: np.ndarray, distrusted: np.ndarray) -> np.ndarray:
     """Share of the price paid upfront: the stage's share times the trusted part of the value to the
     power ``market.upfront_distrust``. What a buyer takes on trust it pays for in milestones, which
@@ -248,8 +257,8 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     fit = np.where(focus[o, j], 1.0, 0.7)
     noise = model.rng.normal(0.0, sc.market.quality_noise, size=o.size)
     distrusted = distrust(model, a[o], b)
-    climate = buyer_climate(model, a[o], b, distrusted)
-    W = (v_world * share)[o] * climate * fit * np.exp(noise)
+    basis = (v_world * share)[o] * buyer_climate(model, a[o], b, distrusted)
+    W = basis * fit * np.exp(noise)
     # Regional licensees buy data-rich, affordable drugs: novelty counts for them as for the seller.
     regional_buyer = bt["kind"][b] == Kind.regional
     W = np.where(regional_buyer, W * model.own_novelty_ratio[book.novelty[a[o]]], W)
@@ -260,7 +269,7 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
     # The buyer must be able to pay the upfront at the price it would likely agree.
     likely = ask[o] + sc.market.seller_power * np.maximum(W - ask[o], 0.0)
     keep &= bt["cash"][b] >= upfront_share(model, stage[o], distrusted) * likely
-    return Bids(offer=o[keep], buyer=j[keep], value=W[keep], climate=climate[keep], ask=ask)
+    return Bids(offer=o[keep], buyer=j[keep], value=W[keep], basis=basis[keep], ask=ask)
 
 
 def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
@@ -277,7 +286,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
     # Pairs sorted by offer, best value first; the first pair of each offer is its best bid.
     order = np.lexsort((-bids.value, bids.offer))
     o_sorted, j_sorted, w_sorted = bids.offer[order], bids.buyer[order], bids.value[order]
-    climate_sorted = bids.climate[order]
+    basis_sorted = bids.basis[order]
     starts = np.flatnonzero(np.r_[True, o_sorted[1:] != o_sorted[:-1]])
     ends = np.r_[starts[1:], o_sorted.size]
     first = o_sorted[starts]
@@ -309,7 +318,7 @@ def match(model: "LicensingMarket", offers: Offers) -> list[Diligence]:
         model.book.in_play[asset] = True
         work = model.diligence_work(asset)
         started.append(Diligence(asset=asset, seller=int(offers.seller[o]), buyer=b, package=int(offers.package[o]),
-                                 mask=offers.mask[o].copy(), value=value, climate=float(climate_sorted[i]), rival=rival,
+                                 mask=offers.mask[o].copy(), value=value, basis=float(basis_sorted[i]), rival=rival,
                                  start=model.month, work=work, distressed=bool(offers.distressed[o]),
                                  stage=int(model.book.stage[asset])))
     return started
@@ -330,10 +339,11 @@ def close_diligence(model: "LicensingMarket", d: Diligence) -> bool:
     if model.rng.random() < p_fail:
         model.month_failed += 1
         return False
-    # Diligence reveals the asset's true quality: re-value without the buyer's reading error,
-    # in today's climate (trust, appetite and urgency may have moved during the talks).
-    climate = float(buyer_climate(model, np.array([d.asset]), np.array([d.buyer]))[0])
-    true_value = d.value * climate / d.climate * float(np.exp(-model.rng.normal(0.0, sc.market.quality_noise) * 0.5))
+    # Diligence reveals the asset's true quality: re-value without the buyer's reading error, as
+    # the asset and the buyer's climate are now (trust, appetite and urgency may have moved during
+    # the talks, and an asset not held at a stage gate may have advanced).
+    reading = float(np.exp(-model.rng.normal(0.0, sc.market.quality_noise) * 0.5))
+    true_value = d.value * talks_basis(model, d.asset, d.mask, d.buyer) / d.basis * reading
     # Terms settle now, against the seller's ask in today's climate and runway: a seller whose
     # money got scarcer during the talks comes down; one whose prospects rose holds out, and
     # the buyer walks away if the deal no longer beats sourcing elsewhere.

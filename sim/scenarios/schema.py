@@ -316,8 +316,8 @@ class Biotechs(Strict):
     funding_outlook_months: float = P(0.0, "months ahead over which a biotech reads the funding climate when it prices "
                                     "its rights: the driver is the volume of rounds closed, and valuations move "
                                     "ahead of it (a round takes months to close), so an owner's own value follows "
-                                    "the mean of the funding index over this month and the next ones (rounded to whole "
-                                    "months); 0 = this month's", unit="months", ge=0.0, le=36.0, source="QM24, RT23")
+                                    "the mean of the funding index over this month and the next ones (a fraction of a "
+                                    "month weighs the last one by that fraction); 0 = this month's", unit="months", ge=0.0, le=36.0, source="QM24, RT23")
     funding_value_elasticity: dict[str, float] = P(
         {"preclinical": 1.2, "phase1": 0.9, "phase2": 0.6, "phase3": 0.4, "filed": 0.2, "approved": 0.1},
         "elasticity of the biotech's own value of its rights to the funding index, by stage: abundant capital "
