@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.model.agents import Biotech
+from sim.model.assets import Status
 from sim.model.invariants import check_invariants
 from sim.model.model import LicensingMarket
 from sim.model.run import replication_seeds, simulate
@@ -144,6 +145,39 @@ def test_stage_gate_binds_on_cash_and_on_talks(tiny_scenario, cash, in_talks, wa
     model.develop()
     assert bool(model.book.paused[asset]) == waits
     assert int(model.book.stage[asset]) == (0 if waits else 1)
+    assert not model.book.read_out[asset]  # by default a programme waits before its readout
+
+
+@pytest.mark.parametrize("success, fails", [(1.0, False), (0.0, True)])
+def test_a_stage_reads_out_before_the_gate(tiny_scenario, success, fails):
+    """With assets.readout_at_gate, a programme held at the gate (no money for the next phase) has finished its stage and read
+    out: a failure ends it there; a success waits, valued with that stage's odds already won, and
+    moves on once funded without being drawn again."""
+    model = LicensingMarket(apply_overrides(tiny_scenario, {"assets.success.preclinical": success,
+                                                            "assets.readout_at_gate": True}), seed=5)
+    book = model.book
+    asset, owner = _programme_at_stage_end(model, stage=0)
+    book.quality[asset] = 10.0  # at success 1 its odds are the 0.97 cap
+    ids = np.array([asset])
+    pos_before = float(book.pos_to_approval(ids)[0])
+    model.accounts.cash[owner] = 0.0
+    model.develop()
+    assert int(book.stage[asset]) == 0
+    if fails:
+        assert book.status[asset] == Status.failed and not book.read_out[asset]
+        return
+    assert book.status[asset] == Status.active and book.read_out[asset] and book.paused[asset]
+    # Preclinical odds are won: the value's probability of approval is that of a phase 1 programme.
+    p0 = float(book.success_prob(ids, np.array([0]))[0])
+    assert float(book.pos_to_approval(ids)[0]) == pytest.approx(pos_before / p0)
+    model.develop()  # still no money: it waits, read out, at the same stage
+    assert int(book.stage[asset]) == 0 and book.read_out[asset]
+    # Funded: it moves on with no second draw, even with success odds set to zero now.
+    book.success[0] = 0.0
+    model.accounts.cash[owner] = 1e12
+    model.develop()
+    assert int(book.stage[asset]) == 1 and book.status[asset] == Status.active
+    assert not book.read_out[asset] and book.progress[asset] == 0.0
 
 
 def test_own_value_of_ex_china_rights_falls_with_stage_past_phase1(tiny_scenario):

@@ -9,7 +9,10 @@ stage's drawn duration is reached it moves on with the stage's success odds
 
     p(stage, area, q) = min(0.97, success[stage] * area_success[area] * exp(0.25 q))
 
-or fails. ``q`` is latent quality (standard normal); it also scales peak sales.
+or fails. ``q`` is latent quality (standard normal); it also scales peak sales. A programme
+whose owner cannot fund the next, costlier stage (or is licensing it out) waits at that gate;
+with ``assets.readout_at_gate`` its stage reads out first (``read_out``): it is held with
+positive data, and its value counts that stage's odds as won.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class AssetBook:
                    "area": np.int8, "modality": np.int8, "novelty": np.int8, "created": np.int32,
                    "approved_month": np.int32}
     FLOAT_COLUMNS = ("quality", "progress", "duration", "speed")
-    BOOL_COLUMNS = ("global_data", "core", "in_play", "paused")
+    BOOL_COLUMNS = ("global_data", "core", "in_play", "paused", "read_out")
 
     def __init__(self, scenario: Scenario, capacity: int = 2048):
         self.sc = scenario
@@ -133,6 +136,7 @@ class AssetBook:
         factor = np.where(early & china_run, china_speed, 1.0) * self.speed[ids]
         self.duration[ids] = base * factor * rng.lognormal(0.0, 0.25, size=ids.size)
         self.progress[ids] = 0.0
+        self.read_out[ids] = False
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -148,11 +152,14 @@ class AssetBook:
         return np.where(stage >= APPROVED, 1.0, np.minimum(p, 0.97))
 
     def pos_to_approval(self, ids: np.ndarray) -> np.ndarray:
-        """Probability of reaching approval from the current stage."""
+        """Probability of reaching approval from the current stage (whose own odds are already
+        won for a programme that has read out and waits at the gate to the next one)."""
         pos = np.ones(ids.size)
         stage = self.stage[ids].astype(int)
+        done = self.read_out[ids]
         for s in range(APPROVED):
-            pos *= np.where(stage <= s, self.success_prob(ids, np.full(ids.size, s)), 1.0)
+            pending = (stage < s) | ((stage == s) & ~done)
+            pos *= np.where(pending, self.success_prob(ids, np.full(ids.size, s)), 1.0)
         return pos
 
     def years_to_launch(self, ids: np.ndarray) -> np.ndarray:

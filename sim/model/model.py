@@ -293,14 +293,19 @@ class LicensingMarket(mesa.Model):
         # A programme in licensing talks waits at the gate too: the buyer will design and fund
         # the next trial (standard design, FTO; RT23), so the seller does not start it alone.
         gated |= ready & book.in_play[:n]
+        # With assets.readout_at_gate, the stage's own work ends and its data read out before the
+        # gate: a programme held there has positive data (one that failed is dropped), and a buyer
+        # licensing it knows them; only the next, costlier stage waits for money or a licensee.
+        reading = np.flatnonzero(gated & ~book.read_out[:n]) if sc.assets.readout_at_gate else np.zeros(0, np.intp)
+        readout_ok = self.rng.random(reading.size) < book.success_prob(reading)
+        book.progress[reading] = book.duration[reading]
+        book.read_out[reading[readout_ok]] = True
         book.paused[:n] = paused | gated
         moving = active & ~book.paused[:n]
         book.progress[:n][moving] += 1.0
         due = np.flatnonzero(moving & (book.progress[:n] >= book.duration[:n]))
-        if due.size == 0:
-            return
-        ok = self.rng.random(due.size) < book.success_prob(due)
-        up, down = due[ok], due[~ok]
+        ok = book.read_out[due] | (self.rng.random(due.size) < book.success_prob(due))
+        up, down = due[ok], np.concatenate([due[~ok], reading[~readout_ok]])
         book.status[down] = Status.failed
         book.in_play[down] = False
         book.stage[up] += 1

@@ -214,6 +214,11 @@ class Assets(Strict):
                                "its core ones: 0 = core regardless of promise; the core_share of the starting "
                                "pipeline with the highest tilt * log(potential) + N(0,1) are core, and later "
                                "programmes above that cut", unit="x", ge=0.0, le=20.0, source="QM24")
+    readout_at_gate: bool = P(False, "a programme its owner cannot take into the next, costlier stage (or is licensing "
+                              "out) finishes its stage and reads out before it waits at the gate: a failure ends it "
+                              "there, and one held with positive data is valued with that stage's odds won. Off: it "
+                              "waits before the readout, so a buyer can license it just before the data (off in the "
+                              "baseline: attempts/stage7_refits.md, stages 13-15)", source="BIO21, RT23")
     success: dict[str, float] = P(
         {"preclinical": 0.60, "phase1": 0.520, "phase2": 0.289, "phase3": 0.578, "filed": 0.906},
         "probability of moving to the next stage (preclinical is an assumption)", unit="probability",
