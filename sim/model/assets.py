@@ -185,6 +185,10 @@ class AssetBook:
         """Share of worldwide value in each territory (rows of a region mask)."""
         return mask.astype(float) @ self.region_share
 
+    def package_value(self, ids: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """Risk-adjusted value of each rights package: world value x its territories' share."""
+        return self.world_value(ids) * self.territory_share(masks)
+
 
 def _normalise(w: np.ndarray) -> np.ndarray:
     w = np.asarray(w, dtype=float)

@@ -172,7 +172,7 @@ def seller_ask(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray
     own = np.where(is_biotech, Biotech.own_value_share(model, stage) * model.own_novelty_ratio[book.novelty[assets]]
                    * model.ent.optimism[sellers], 0.8)
     if value is None:
-        value = book.world_value(assets) * book.territory_share(masks)
+        value = book.package_value(assets, masks)
     return own * value * factor * np.where(book.paused[assets], sc.biotech.paused_ask, 1.0)
 
 
@@ -212,8 +212,7 @@ def talks_basis(model: "LicensingMarket", asset: int, mask: np.ndarray, buyer: i
     """One buyer's value of one rights package this month before fit and reading error: the
     package's share of the asset's world value x :func:`buyer_climate` (the ``basis`` of a bid)."""
     ids = np.array([asset])
-    value = model.book.world_value(ids)[0] * model.book.territory_share(mask[None, :])[0]
-    return float(value * buyer_climate(model, ids, np.array([buyer]))[0])
+    return float(model.book.package_value(ids, mask[None, :])[0] * buyer_climate(model, ids, np.array([buyer]))[0])
 
 
 def upfront_share(model: "LicensingMarket", stage: np.ndarray, distrusted: np.ndarray) -> np.ndarray:
@@ -250,14 +249,13 @@ def value_pairs(model: "LicensingMarket", offers: Offers, buyers: np.ndarray) ->
         screened &= ~(small[:, None] & (bt["kind"][buyers] == Kind.mnc)[None, :])
     o, j = np.nonzero(screened)
     b = buyers[j]
-    v_world = book.world_value(a)
-    share = book.territory_share(offers.mask)
-    ask = seller_ask(model, a, offers.seller, offers.mask, value=v_world * share)
+    package = book.package_value(a, offers.mask)
+    ask = seller_ask(model, a, offers.seller, offers.mask, value=package)
     # Buyer's value of each screened pair.
     fit = np.where(focus[o, j], 1.0, 0.7)
     noise = model.rng.normal(0.0, sc.market.quality_noise, size=o.size)
     distrusted = distrust(model, a[o], b)
-    basis = (v_world * share)[o] * buyer_climate(model, a[o], b, distrusted)
+    basis = package[o] * buyer_climate(model, a[o], b, distrusted)
     W = basis * fit * np.exp(noise)
     # Regional licensees buy data-rich, affordable drugs: novelty counts for them as for the seller.
     regional_buyer = bt["kind"][b] == Kind.regional
