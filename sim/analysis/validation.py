@@ -275,6 +275,7 @@ class Target(Measure):
     weight: float = Field(1.0, ge=0)
     gate: bool = True
     source: str
+    mechanism: str | None = None  # which of the model's mechanisms should produce it
     note: str = ""
     plot: Literal["deals", "headline", "upfront", "preclinical_share"] | None = None
 
@@ -535,6 +536,10 @@ def prepare_runs(results: Iterable[Any], universe: Mapping[str, Any] | None = No
 def _prepare_one(rep: int, seed: int | None, deals: pd.DataFrame, monthly: pd.DataFrame,
                  universe: Mapping[str, Any]) -> PreparedRun:
     all_deals = _normalise_stage(_with_month_index(deals, "signed", "year"))
+    if "returned" in all_deals.columns and len(all_deals):
+        # The year the rights came back (a target counts returns known by a date, as RT23 did).
+        ended = pd.to_datetime(all_deals["terminated"]).dt.year
+        all_deals["returned_year"] = np.where(all_deals["returned"].astype(bool), ended, np.nan)
     uni = all_deals[_mask(all_deals, universe, "targets universe")] if len(all_deals) else all_deals
     mo = _with_month_index(monthly, "month")
     return PreparedRun(rep, seed, uni, mo.sort_values("_mi").reset_index(drop=True), all_deals)

@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.seeds import run_seed  # noqa: F401  (one derivation, re-exported)
+
 
 def run_index(point: int | np.ndarray, replication: int | np.ndarray, replications: int) -> int | np.ndarray:
     """Position of (point, replication) in the experiment's fixed run order (ints or arrays)."""
     return point * replications + replication
-
-
-def run_seed(root: int, index: int) -> int:
-    """The seed of run ``index``: a non-negative integer below 2**63."""
-    child = np.random.SeedSequence(root, spawn_key=(index,))
-    return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def design_seed(root: int) -> int:

@@ -19,8 +19,11 @@ DEAL_COLUMNS = [
     "deal_id", "signed", "year", "licensor_id", "licensor_kind", "licensee_id", "licensee_kind",
     "licensee_region", "asset_id", "modality", "area", "novelty", "stage", "territory", "deal_type",
     "upfront_usd", "milestones_usd", "royalty_rate", "equity_usd", "total_value_usd", "diligence_months",
-    "terminated", "termination_reason", "milestones_paid_usd", "china_origin", "core", "distressed",
+    "terminated", "termination_reason", "returned", "milestones_paid_usd", "china_origin", "core", "distressed",
 ]
+
+#: Termination reasons under which the rights go back to the licensor (RT23's "returned").
+RETURN_REASONS = ("strategy", "regulatory")
 
 
 class Ledger:
@@ -40,12 +43,13 @@ class Ledger:
         self.sales_milestone = np.zeros(capacity)  # paid once, two years after approval
         self.royalty = np.zeros(capacity)
         self.equity_share = np.zeros(capacity)  # licensor's NewCo stake (newco deals)
+        self.owed = np.zeros(capacity)  # milestones due but not yet paid (USD)
 
     def _grow(self) -> None:
         if self.n < self.asset.size:
             return
         for name in ("asset", "licensor", "licensee", "region0", "active", "stage_at_signing", "dev_milestone",
-                     "sales_milestone", "royalty", "equity_share"):
+                     "sales_milestone", "royalty", "equity_share", "owed"):
             old = getattr(self, name)
             new = np.zeros(old.size * 2, dtype=old.dtype)
             new[: old.size] = old
@@ -71,6 +75,7 @@ class Ledger:
         self.sales_milestone[i] = sales_milestone
         self.royalty[i] = record["royalty_rate"]
         self.equity_share[i] = equity_share
+        self.owed[i] = 0.0
         self.n += 1
         return i
 
@@ -81,6 +86,7 @@ class Ledger:
         self.active[deal] = False
         self.records[deal]["terminated"] = date
         self.records[deal]["termination_reason"] = reason
+        self.records[deal]["returned"] = reason in RETURN_REASONS
 
     def pay_milestone(self, deal: int, amount: float) -> None:
         self.records[deal]["milestones_paid_usd"] += amount
@@ -111,6 +117,6 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     df["signed"] = pd.to_datetime(df["signed"])
     df["terminated"] = pd.to_datetime(df["terminated"])
     df["termination_reason"] = df["termination_reason"].astype("object")
-    for c in ("china_origin", "core", "distressed"):
+    for c in ("china_origin", "core", "distressed", "returned"):
         df[c] = df[c].astype(bool)
     return df

@@ -54,9 +54,9 @@ def release(model: LicensingMarket) -> None:
 def replication_seeds(root: int, n: int) -> list[int]:
     """Seeds of ``n`` replications: children 0..n-1 of ``SeedSequence(root).spawn``.
 
-    The derivation is :func:`sim.experiments.seeds.run_seed` (replication r of a root seed is
+    The derivation is :func:`sim.seeds.run_seed` (replication r of a root seed is
     the same run in ``run``, ``validate``, ``compare``, ``calibrate`` and a batch's point 0).
     """
-    from sim.experiments.seeds import run_seed
+    from sim.seeds import run_seed
 
     return [run_seed(root, r) for r in range(n)]

@@ -169,12 +169,50 @@ class Drivers(Strict):
     )
 
 
+def _check_keys(table: dict[str, Any], allowed: list[str], label: str, complete: bool = False) -> None:
+    unknown = [k for k in table if k not in allowed]
+    if unknown:
+        raise ValueError(f"{label}.{unknown[0]}: unknown key; allowed {', '.join(allowed)}")
+    if complete:
+        missing = [k for k in allowed if k not in table]
+        if missing:
+            raise ValueError(f"{label}: missing {', '.join(missing)}; every one of {', '.join(allowed)} is needed")
+
+
+def _check_weights(table: dict[str, float], label: str) -> None:
+    if any(not (v >= 0) for v in table.values()) or sum(table.values()) <= 0:
+        raise ValueError(f"{label}: weights must be non-negative with a positive sum")
+
+
+def _check_range(table: dict[str, float], label: str, lo: float, hi: float | None) -> None:
+    for k, v in table.items():
+        if not (v >= lo and (hi is None or v <= hi)):
+            allowed = f"{lo:g} to {hi:g}" if hi is not None else f"{lo:g} or more"
+            raise ValueError(f"{label}.{k} = {v}; allowed {allowed}")
+
+
+def _check_monotone(table: dict[str, float], order: list[str], label: str, rising: bool) -> None:
+    values = [table[k] for k in order if k in table]
+    pairs = list(zip(values, values[1:]))
+    if any((b < a) if rising else (b > a) for a, b in pairs):
+        word = "rise" if rising else "fall"
+        raise ValueError(f"{label}: values must {word} along {', '.join(order)}")
+
+
+def _check_stage(value: str, label: str) -> None:
+    if value not in STAGES:
+        raise ValueError(f"{label}: {value!r} is not a stage; allowed {', '.join(STAGES)}")
+
+
 # ----------------------------------------------------------------------- populations
 
 
 class Population(Strict):
-    biotechs: int = P(420, "Chinese biotechs at the start with assets to license", unit="firms", ge=1, le=20000)
-    top_mncs: int = P(20, "top multinational pharma (the named patent-cliff MNCs first)", unit="firms", ge=0, le=40)
+    biotechs: int = P(260, "Chinese companies with novel-drug pipelines at the start (2018: 301 in the 2019 "
+                      "Pharmaprojects review, up 15% on a year before)", unit="firms",
+                      source="Citeline Pharma R&D Annual Review 2019 (via secondary), derived", ge=1, le=20000)
+    top_mncs: int = P(20, "top multinational pharma (the named patent-cliff MNCs first)", unit="firms", source="EV",
+                      ge=0, le=40)
     mid_size: int = P(70, "mid-size pharma and biotech buyers (60% of 2023 counterparties)", unit="firms",
                       source="RT23", ge=0, le=2000)
     incubators: int = P(10, "US incubators / NewCo builders", unit="firms", ge=0, le=500)
@@ -185,10 +223,15 @@ class Population(Strict):
 
 
 class Assets(Strict):
-    per_biotech: float = P(2.4, "mean pipeline size of a biotech (1 + Poisson)", unit="assets", ge=0.0, le=50)
+    """Drug programmes: what they are, how they develop, what they are worth."""
+
+    per_biotech: float = P(4.6, "mean pipeline of a company at the start (1 + Poisson): about 1,190 China-originated "
+                           "pipeline drugs in 2018 (7.8% of 15,267) over about 260 companies", unit="assets",
+                           source="McKinsey 2021; Citeline 2019 (derived)", ge=1.0, le=50)
     initial_stage_mix: dict[str, float] = P(
-        {"preclinical": 0.42, "phase1": 0.26, "phase2": 0.13, "phase3": 0.08, "filed": 0.04, "approved": 0.07},
-        "stage mix of the pipeline at the start", unit="weights",
+        {"preclinical": 0.45, "phase1": 0.25, "phase2": 0.12, "phase3": 0.10, "filed": 0.03, "approved": 0.05},
+        "stage mix of the pipeline at the start (2017: about 80 of 800 molecules in phase 3)", unit="weights",
+        source="McKinsey via Pacific Bridge Medical (phase 3 share); assumption (rest)",
     )
     area_mix: dict[str, float] = P(
         {"oncology": 0.55, "immunology": 0.17, "cardiometabolic": 0.12, "other": 0.16},
@@ -200,25 +243,16 @@ class Assets(Strict):
     )
     novelty_mix: dict[str, float] = P(
         {"first_in_class": 0.04, "best_in_class": 0.14, "fast_follower": 0.44, "me_too": 0.38},
-        "novelty mix of the assets present at the start", unit="weights",
+        "novelty mix of programmes started by an inexperienced ecosystem (2015: 9 Chinese first-in-class "
+        "clinical candidates)", unit="weights", source="SinoDrugWatch (first-in-class count); assumption",
     )
-    learning_rate: float = P(
-        1.0, "rise of new assets' innovation (novelty odds, quality) per e-fold of cumulative clinical "
-        "experience in the ecosystem", unit="per log-unit", ge=0.0, le=3.0,
-    )
-    global_data_share: float = P(0.08, "share of new assets starting with a global-standard data package",
-                                 unit="share", ge=0.0, le=1.0, source="RT23")
-    core_share: float = P(0.4, "share of a biotech's assets that are core (held to later stages)", unit="share",
+    global_data_share: float = P(0.08, "share of new programmes with a global-standard data package before "
+                                 "learning", unit="share", ge=0.0, le=1.0)
+    core_share: float = P(0.4, "share of a biotech's programmes that are core (held to later stages)", unit="share",
                           source="QM24", ge=0.0, le=1.0)
-    core_value_tilt: float = P(0.0, "how strongly a biotech makes its most promising programmes (novelty, quality) "
-                               "its core ones: 0 = core regardless of promise; the core_share of the starting "
-                               "pipeline with the highest tilt * log(potential) + N(0,1) are core, and later "
-                               "programmes above that cut", unit="x", ge=0.0, le=20.0, source="QM24")
-    readout_at_gate: bool = P(False, "a programme its owner cannot take into the next, costlier stage (or is licensing "
-                              "out) finishes its stage and reads out before it waits at the gate: a failure ends it "
-                              "there, and one held with positive data is valued with that stage's odds won. Off: it "
-                              "waits before the readout, so a buyer can license it just before the data (off in the "
-                              "baseline: attempts/stage7_refits.md, stages 13-15)", source="BIO21, RT23")
+    core_value_tilt: float = P(3.0, "how strongly a biotech makes its most promising programmes its core ones: the "
+                               "core_share with the highest tilt * log(potential) + N(0,1) are core", unit="x",
+                               ge=0.0, le=20.0)
     success: dict[str, float] = P(
         {"preclinical": 0.60, "phase1": 0.520, "phase2": 0.289, "phase3": 0.578, "filed": 0.906},
         "probability of moving to the next stage (preclinical is an assumption)", unit="probability",
@@ -229,17 +263,20 @@ class Assets(Strict):
         "per-phase multiplier on success by area; oncology's gives ~5% LoA from phase 1", unit="x",
         source="BIO21",
     )
+    quality_success_gain: float = P(0.25, "log-odds multiplier of stage success per unit of latent quality",
+                                    unit="per sd", ge=0.0, le=2.0)
+    success_cap: float = P(0.97, "highest chance any stage succeeds", unit="probability", ge=0.5, le=1.0)
     duration_months: dict[str, float] = P(
         {"preclinical": 20.0, "phase1": 27.6, "phase2": 43.2, "phase3": 39.6, "filed": 15.6},
         "typical months in each stage (phase 1 2.3 y, phase 2 3.6 y, phase 3 3.3 y, review 1.3 y)",
         unit="months", source="BIO21",
     )
+    duration_spread: float = P(0.25, "spread of a stage's duration around the typical", unit="log-sd", ge=0.0, le=2.0)
     china_speed: float = P(0.7, "China-run preclinical-phase 2 durations relative to typical (25-55% faster)",
                            unit="x", source="ARC25", ge=0.1, le=2.0)
     monthly_cost_usd: dict[str, float] = P(
         {"preclinical": 2e5, "phase1": 6e5, "phase2": 1.5e6, "phase3": 3.5e6, "filed": 5e5, "approved": 0.0},
-        "development cost per month of a China-run programme (30-50% of MNC cost per patient)", unit="USD/month",
-        source="ARC25",
+        "development cost per month of a China-run programme", unit="USD/month", source="assumption",
     )
     peak_sales_usd: dict[str, float] = P(
         {"oncology": 9e8, "immunology": 8e8, "cardiometabolic": 8e8, "other": 4e8},
@@ -247,51 +284,95 @@ class Assets(Strict):
     )
     novelty_value: dict[str, float] = P(
         {"first_in_class": 1.8, "best_in_class": 1.35, "fast_follower": 0.75, "me_too": 0.35},
-        "peak-sales multiplier by novelty (buyers pay for differentiation)", unit="x", source="RT23",
+        "peak-sales multiplier by novelty (buyers pay for differentiation)", unit="x", source="RT23 (ordering)",
     )
-    quality_sd: float = P(0.5, "spread of latent quality (log peak-sales multiplier, and success odds)",
-                          unit="log-sd", ge=0.0, le=3.0)
+    quality_sd: float = P(0.5, "spread of latent quality (log peak-sales multiplier)", unit="log-sd", ge=0.0, le=3.0)
     region_value_share: dict[str, float] = P(
         {"CN": 0.07, "US": 0.48, "EU": 0.2, "JP": 0.07, "KR": 0.015, "SEA": 0.025, "MENA": 0.025, "IN": 0.01,
          "ROW": 0.085},
         "share of an asset's worldwide value earned in each market (China's is low: NRDL price cuts of "
         "57.6% on average; US prices many times China's)", unit="share", source="ARC25 (China pricing); assumption",
     )
+    china_margin: float = P(0.4, "share of China sales an originator keeps after cost of goods and selling",
+                            unit="share", ge=0.0, le=1.0)
+    launch_ramp_months: float = P(60.0, "months from approval to peak sales (linear ramp)", unit="months", ge=1.0,
+                                  le=240)
+
+    @model_validator(mode="after")
+    def _tables(self) -> "Assets":
+        for label, allowed in [("initial_stage_mix", STAGES), ("area_mix", AREAS), ("modality_mix", MODALITIES),
+                               ("novelty_mix", NOVELTIES)]:
+            _check_keys(getattr(self, label), allowed, f"assets.{label}")
+            _check_weights(getattr(self, label), f"assets.{label}")
+        for label, allowed in [("novelty_value", NOVELTIES), ("success", STAGES[:-1]),
+                               ("duration_months", STAGES[:-1]), ("monthly_cost_usd", STAGES),
+                               ("area_success", AREAS), ("peak_sales_usd", AREAS), ("region_value_share", REGIONS)]:
+            _check_keys(getattr(self, label), allowed, f"assets.{label}", complete=True)
+            _check_range(getattr(self, label), f"assets.{label}", 0.0, 1.0 if label == "success" else None)
+        _check_monotone(self.novelty_value, NOVELTIES, "assets.novelty_value", rising=False)
+        return self
+
+
+# ---------------------------------------------------------------------------- sector
+
+
+class Sector(Strict):
+    """How the Chinese biotech sector grows: entry, discovery and learning."""
+
+    entry_per_year: float = P(60.0, "biotechs founded per year at funding index 1 (they enter with a first "
+                              "programme; BCG: >140 formed 2010-2020, most of them after 2015)", unit="firms/year",
+                              source="fitted", ge=0.0, le=5000)
+    entry_funding_elasticity: float = P(0.5, "elasticity of foundings to the (lagged) funding index: founding a "
+                                        "biotech needs founders and science as well as money, so entry responds "
+                                        "less than one for one and more money also lengthens existing firms' lives",
+                                        unit="elasticity", ge=0.0, le=1.0)
+    entry_lag_months: float = P(18.0, "months from the financing climate that funds a founding to the firm "
+                                "holding a programme it could license (seed round, lead candidate)",
+                                unit="months", source="assumption", ge=0.0, le=60)
+    entrant_phase1_share: float = P(0.15, "share of entrants' first programmes already in phase 1 (spun out or "
+                                    "in-licensed)", unit="share", ge=0.0, le=1.0)
+    discovery_per_year: float = P(0.8, "new preclinical programmes a biotech with runway starts per year at funding "
+                                  "index 1", unit="programmes/year", source="fitted", ge=0.0, le=20)
+    discovery_funding_elasticity: float = P(0.5, "elasticity of discovery to the funding index", unit="elasticity",
+                                            ge=0.0, le=3.0)
+    learning_rate: float = P(1.0, "innovation gained per e-fold of the ecosystem's clinical experience: tilts "
+                             "new programmes toward first/best-in-class, raises quality, speed and global data",
+                             unit="per log-unit", source="assumption", ge=0.0, le=3.0)
+    experience_scale: float = P(100.0, "clinical readouts (phase 2 or later) that make one e-fold of experience",
+                                unit="readouts", ge=1.0, le=1e5)
+    learning_quality: float = P(0.3, "rise of new programmes' mean latent quality per unit of innovation",
+                                unit="sd per unit", ge=0.0, le=2.0)
+    learning_speed: float = P(0.1, "fall of China-run development time per unit of innovation (log)",
+                              unit="log per unit", ge=0.0, le=1.0)
+    learning_global_data: float = P(0.5, "rise of the share of programmes with global data per unit of innovation "
+                                    "(log)", unit="log per unit", ge=0.0, le=3.0)
 
 
 # -------------------------------------------------------------------------- biotechs
 
 
 class Biotechs(Strict):
-    initial_runway_months: float = P(30.0, "mean months of cash at the start", unit="months", ge=0.0, le=240)
-    overhead_usd: float = P(4e5, "monthly overhead of a biotech besides its programmes", unit="USD/month", ge=0)
-    entry_per_year: float = P(0.17, "new biotechs founded per year at funding index 1, as a share of the "
-                              "starting population", unit="share/year", ge=0.0, le=10.0)
-    financing_trigger_months: float = P(18.0, "a biotech tries to raise money when its runway is below this",
-                                        unit="months", ge=0.0, le=240)
+    initial_runway_months: float = P(30.0, "mean months of cash at the start", unit="months", ge=1.0, le=240)
+    entrant_runway_months: float = P(24.0, "months of cash a new biotech's seed round buys", unit="months",
+                                     ge=1.0, le=240)
+    overhead_usd: float = P(4e5, "monthly overhead of a biotech besides its programmes", unit="USD/month", ge=0,
+                            le=1e8)
     financing_pool_usd: float = P(12.3e9, "primary-financing capital investors put into Chinese biotechs per year at "
                                   "funding index 1 (2021: CNY 87.82B at 7.14 CNY/USD), founders' rounds included",
-                                  unit="USD/year", source="ARC25", ge=0)
+                                  unit="USD/year", source="ARC25", ge=0, le=1e12)
+    financing_trigger_months: float = P(18.0, "a biotech tries to raise money when its runway is below this",
+                                        unit="months", ge=0.0, le=240)
+    opportunistic_months: float = P(12.0, "extra runway months below which biotechs raise, per unit of the expected "
+                                    "funding index (money is raised when it is cheap)", unit="months", ge=0.0, le=240)
     financing_rate: float = P(0.35, "share of the biotechs seeking money that get in front of investors each month",
-                              unit="share/month", ge=0.0, le=1.0)
-    opportunistic_months: float = P(12.0, "extra runway months below which biotechs raise, per unit of the funding "
-                                    "index (money is raised when it is cheap)", unit="months", ge=0.0, le=240)
-    discovery_per_year: float = P(0.8, "new preclinical programmes a biotech starts per year at funding index 1",
-                                  unit="programmes/year", ge=0.0, le=20)
-    discovery_funding_elasticity: float = P(0.3, "elasticity of discovery to the funding index (preclinical "
-                                            "work is cheap in China and went on through the capital winter)",
-                                            unit="elasticity", ge=0.0, le=5.0, source="ARC25")
-    own_novelty_value: dict[str, float] = P(
-        {"first_in_class": 1.25, "best_in_class": 1.1, "fast_follower": 1.0, "me_too": 0.85},
-        "how the biotech itself values novelty: flatter than buyers, since fast followers still earn in "
-        "China's domestic market", unit="x", source="ARC25, RT23",
-    )
+                              unit="share/month", source="fitted", ge=0.0, le=1.0)
     round_size_usd: float = P(1.4e7, "typical round at funding index 1 for a biotech whose best asset is in "
-                              "phase 1 (2021: CNY 87.82B over 625 rounds)", unit="USD", source="ARC25", ge=0)
+                              "phase 1 (2021: CNY 87.82B over 625 rounds)", unit="USD", source="ARC25", ge=0, le=1e10)
     round_size_stage_gain: float = P(0.3, "log-growth of round size per stage of the best asset", unit="per stage",
                                      ge=0.0, le=3.0)
     round_size_elasticity: float = P(0.6, "elasticity of round size to the funding index", unit="elasticity",
-                                     ge=0.0, le=5.0)
+                                     ge=0.0, le=3.0)
+    round_size_spread: float = P(0.4, "spread of round sizes", unit="log-sd", ge=0.0, le=2.0)
     partnership_first_share: float = P(0.5, "share of biotechs whose strategy is partnership-first (vs IPO-first)",
                                        unit="share", ge=0.0, le=1.0, source="QM24")
     core_hold_stage: dict[str, str] = P(
@@ -304,46 +385,53 @@ class Biotechs(Strict):
                                       unit="months", ge=0.0, le=120)
     pause_runway_months: float = P(12.0, "below this runway non-core unlicensed programmes are paused",
                                    unit="months", ge=0.0, le=120)
-    own_value_share: float = P(0.75, "the biotech's own value of ex-China rights relative to a global buyer's, "
-                               "at the reference funding level", unit="share", ge=0.0, le=10.0)
-    valuation_spread: float = P(0.5, "spread across biotechs of their own valuation of their programmes (founders' "
-                                "and investors' optimism): each biotech's own value is the norm times a lognormal "
-                                "draw with this log-sd", unit="log-sd", ge=0.0, le=3.0)
-    own_value_stage_decay: float = P(
-        0.8, "each stage after phase 1 multiplies the biotech's own value of ex-China rights by this: a Chinese "
-        "biotech adds value to an early programme cheaply at home (trial cost 30-50%, 25-55% faster), but late "
-        "development and launch abroad need global trials and a commercial presence it mostly lacks "
-        "(independent globalization is the rarest of the four paths abroad)", unit="x per stage", ge=0.0, le=1.5,
-        source="ARC25",
+    gate_runway_months: float = P(12.0, "a biotech starts a new clinical phase only with this runway at the new "
+                                  "burn; otherwise the programme waits at the gate", unit="months", ge=0.0, le=120,
+                                  source="QM24, ARC25")
+    own_value_share: float = P(0.7, "the biotech's own value of ex-China rights relative to a global buyer's, "
+                               "at the reference funding level, for a programme up to phase 1", unit="share",
+                               source="fitted", ge=0.05, le=1.0)
+    own_value_stage_decay: float = P(0.8, "each stage after phase 1 multiplies the own value by this: late "
+                                     "development and launch abroad need global trials and a commercial presence a "
+                                     "Chinese biotech mostly lacks", unit="x per stage", source="ARC25 (direction)",
+                                     ge=0.3, le=1.0)
+    funding_value_elasticity: float = P(1.0, "elasticity of the biotech's own value of a preclinical programme to the "
+                                        "expected funding index: abundant capital funds early programmes, so owners "
+                                        "need not license", unit="elasticity", source="fitted", ge=0.0, le=3.0)
+    funding_elasticity_stage_decay: float = P(0.7, "each stage multiplies that elasticity by this (investors in a "
+                                              "winter still fund clinical data)", unit="x per stage", ge=0.0, le=1.0,
+                                              source="QM24 (direction)")
+    funding_reference: float = P(0.5, "funding index at which the own value equals own_value_share (the "
+                                 "2018-2019 climate)", unit="index", ge=0.01, le=10.0, source="ARC25")
+    own_novelty_value: dict[str, float] = P(
+        {"first_in_class": 1.25, "best_in_class": 1.1, "fast_follower": 1.0, "me_too": 0.85},
+        "how the biotech itself values novelty: flatter than buyers, since fast followers still earn in "
+        "China's domestic market", unit="x",
     )
-    funding_reference: float = P(0.5, "funding index at which the own value equals own_value_share for every "
-                                 "stage (the 2018-2019 climate)", unit="index", ge=0.01, le=10.0, source="ARC25")
-    funding_outlook_months: float = P(0.0, "months ahead over which a biotech reads the funding climate when it prices "
-                                    "its rights: the driver is the volume of rounds closed, and valuations move "
-                                    "ahead of it (a round takes months to close), so an owner's own value follows "
-                                    "the mean of the funding index over this month and the next ones (a fraction of a "
-                                    "month weighs the last one by that fraction); 0 = this month's", unit="months", ge=0.0, le=36.0, source="QM24, RT23")
-    funding_value_elasticity: dict[str, float] = P(
-        {"preclinical": 1.2, "phase1": 0.9, "phase2": 0.6, "phase3": 0.4, "filed": 0.2, "approved": 0.1},
-        "elasticity of the biotech's own value of its rights to the funding index, by stage: abundant capital "
-        "funds early programmes (and IPO exits on them), so owners need not license; in a capital winter "
-        "investors want clinical data, so early programmes lose most", unit="elasticity",
-        source="QM24, RT23, ARC25",
-    )
-    gate_runway_months: float = P(12.0, "a biotech starts a new clinical phase of a programme only with this "
-                                  "runway at the new burn; otherwise the programme waits at the gate",
-                                  unit="months", ge=0.0, le=120, source="QM24, ARC25")
-    paused_ask: float = P(0.5, "ask multiplier for a programme its owner has paused or cannot take into "
-                          "its next phase for lack of cash (a stranded asset is worth less to its owner)", unit="x", ge=0.0, le=1.0, source="QM24")
+    valuation_spread: float = P(0.3, "spread across biotechs of their own valuation of their programmes (founders' "
+                                "and investors' optimism)", unit="log-sd", ge=0.0, le=0.6)
+    paused_ask: float = P(0.7, "ask multiplier for a programme its owner cannot fund into its next phase",
+                          unit="x", ge=0.0, le=1.0, source="QM24 (direction)")
     reservation_floor: float = P(0.3, "reservation price multiplier at zero runway (distress discount)",
                                  unit="x", ge=0.0, le=1.0)
     offer_rate: float = P(0.35, "monthly odds that an eligible asset is shopped, for BD capability 1 and "
-                          "full cash need", unit="probability/month", ge=0.0, le=1.0)
+                          "full cash need", unit="probability/month", source="fitted", ge=0.0, le=1.0)
     cash_need_months: float = P(36.0, "runway at which an IPO-first biotech stops needing to sell assets for cash; "
                                 "shopping intensity = clip(1.2 - runway / this, 0.1, 1)", unit="months",
                                 ge=1.0, le=240, source="QM24")
     regional_min_stage: str = P("phase3", "earliest stage at which regional rights are offered (ample data)",
                                 unit="stage", source="RT23, QM24")
+
+    @model_validator(mode="after")
+    def _tables(self) -> "Biotechs":
+        _check_keys(self.own_novelty_value, NOVELTIES, "biotech.own_novelty_value", complete=True)
+        _check_range(self.own_novelty_value, "biotech.own_novelty_value", 0.0, None)
+        _check_keys(self.core_hold_stage, ["ipo_first", "partnership_first"], "biotech.core_hold_stage",
+                    complete=True)
+        for key, value in self.core_hold_stage.items():
+            _check_stage(value, f"biotech.core_hold_stage.{key}")
+        _check_stage(self.regional_min_stage, "biotech.regional_min_stage")
+        return self
 
 
 # ---------------------------------------------------------------------------- buyers
@@ -352,73 +440,122 @@ class Biotechs(Strict):
 class Mnc(Strict):
     """Multinational pharma: top MNCs (named, with dated patent expiries) and mid-size pharma."""
 
-    top_revenue_usd: float = P(45e9, "revenue of an unnamed top MNC", unit="USD/year", ge=0)
-    mid_revenue_usd: float = P(3e9, "median revenue of a mid-size buyer", unit="USD/year", ge=0)
-    bd_budget_share: float = P(0.012, "share of revenue spent per year on in-licensing upfronts (all sources)",
-                               unit="share/year", ge=0.0, le=1.0)
-    revenue_gap: float = P(0.2, "share of a buyer's revenue expiring within 5 years at patent-cliff index 1, "
-                           "besides the named expiries in sim/data/mncs.yaml", unit="share", ge=0.0, le=1.0,
-                           source="ARC25, EV")
-    urgency_gain: float = P(1.5, "extra willingness to pay per unit of revenue gap (share of revenue expiring "
-                            "within 5 years)", unit="x per share", ge=0.0, le=20.0, source="EV, ARC25")
-    trust_spread: float = P(0.1, "spread of each buyer's trust around the trust driver", unit="sd", ge=0.0, le=1.0)
+    top_revenue_usd: float = P(45e9, "revenue of an unnamed top MNC", unit="USD/year", ge=0, le=1e12)
+    mid_revenue_usd: float = P(3e9, "median revenue of a mid-size buyer", unit="USD/year", ge=0, le=1e12)
+    mid_revenue_spread: float = P(0.6, "spread of mid-size buyers' revenues", unit="log-sd", ge=0.0, le=2.0)
+    bd_budget_share: float = P(0.01, "share of revenue allocated per year to in-licensing payments (upfronts and "
+                               "milestones) at no revenue gap", unit="share/year", source="fitted", ge=0.0, le=0.2)
+    budget_carry_months: float = P(24.0, "months of budget a BD account may hold; more goes back to the company",
+                                   unit="months", ge=1.0, le=240)
+    revenue_gap: float = P(0.2, "share of a buyer's revenue expiring within 5 years at patent-cliff index 1; named "
+                           "MNCs are spread around it by their own expiries in sim/data/mncs.yaml", unit="share",
+                           ge=0.0, le=1.0, source="ARC25, EV")
+    gap_budget_elasticity: float = P(1.0, "extra BD budget per unit of revenue gap (budget x (1 + this x gap))",
+                                     unit="x per share", source="assumption", ge=0.0, le=5.0)
+    gap_capacity_elasticity: float = P(1.0, "extra BD capacity per unit of revenue gap", unit="x per share",
+                                       ge=0.0, le=5.0)
+    urgency_gain: float = P(1.0, "extra willingness to pay per unit of revenue gap", unit="x per share",
+                            source="assumption", ge=0.0, le=5.0)
+    trust_spread: float = P(0.1, "spread of each buyer's trust around the market's", unit="sd", ge=0.0, le=1.0)
     trust_sensitivity: float = P(0.7, "value discount on China-only data at zero trust", unit="share",
-                                 ge=0.0, le=1.0, source="RT23")
+                                 source="assumption", ge=0.0, le=1.0)
     data_weight: dict[str, float] = P(
         {"preclinical": 0.3, "phase1": 0.7, "phase2": 1.0, "phase3": 1.0, "filed": 1.0, "approved": 1.0},
         "weight of clinical data in an asset's value by stage: the trust discount scales with it",
-        unit="share", source="RT23",
+        unit="share", source="RT23 (direction)",
     )
     novelty_data_weight: dict[str, float] = P(
         {"first_in_class": 1.0, "best_in_class": 0.6, "fast_follower": 0.2, "me_too": 0.1},
-        "weight of the originator's own evidence in an asset's value by novelty: a first-in-class asset's "
-        "biology is shown only by China-generated data, a follower's target is validated elsewhere; the "
-        "trust discount scales with the larger of this and the stage's data weight (2024: first-in-class "
-        "deals broke the trust threshold)", unit="share", source="RT23, ARC25",
+        "weight of the originator's own evidence by novelty: a first-in-class asset's biology is shown only by "
+        "China-generated data", unit="share", source="RT23, ARC25 (direction)",
     )
+    global_data_reliance: float = P(0.2, "reliance on China-only data left for a programme with a global data "
+                                    "package", unit="share", ge=0.0, le=1.0)
     stage_appetite: dict[str, dict[str, float]] = P(
-        {"US": {"preclinical": 0.3, "phase1": 0.6, "phase2": 1.0, "phase3": 0.9, "filed": 0.8, "approved": 0.6}, "EU": {"preclinical": 0.1, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 0.9, "approved": 0.7}, "JP": {"preclinical": 0.08, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 1.0, "approved": 0.8}},
-        "willingness to buy by stage for a buyer of each home culture (UK, CH as EU; KR as JP); "
-        "US buys earliest, EU/JP/KR wait for phase 2 proof of concept", unit="x", source="RT23",
+        {"US": {"preclinical": 0.3, "phase1": 0.6, "phase2": 1.0, "phase3": 0.9, "filed": 0.8, "approved": 0.6},
+         "EU": {"preclinical": 0.1, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 0.9, "approved": 0.7},
+         "JP": {"preclinical": 0.08, "phase1": 0.25, "phase2": 1.0, "phase3": 1.0, "filed": 1.0, "approved": 0.8}},
+        "willingness to buy by stage for a buyer of each home culture (UK, CH as EU; KR as JP) when R&D "
+        "externalisation is at its reference: US buys earliest, EU/JP/KR wait for phase 2 proof of concept",
+        unit="x", source="RT23 (ordering); assumption (levels)",
     )
-    externalisation_gain: float = P(5.0, "log-lift of appetite for preclinical assets per unit of the "
-                                    "R&D-externalisation driver above 0.4 (externalisation_phase1 of it for phase 1)",
-                                    unit="log per share", ge=0.0, le=20.0, source="ARC25")
-    externalisation_phase1: float = P(0.5, "share of the preclinical log-lift from R&D externalisation that phase 1 "
-                                      "appetite gets (0: cutting internal research is replaced by buying research "
-                                      "only; 1: by buying early clinical assets as much)", unit="share", ge=0.0, le=1.0)
-    mid_commercial_reach: float = P(0.7, "a mid-size buyer's peak sales of an asset relative to a top MNC's "
-                                    "(global launch capability)", unit="x", ge=0.0, le=2.0)
-    materiality_usd: float = P(0.0, "smallest worldwide peak sales a top MNC's BD team pursues: a programme too small "
-                               "to move a large company's revenue gap is left to mid-size buyers (0 = none)",
-                               unit="USD/year", ge=0.0, le=2e10)
-    hurdle: float = P(0.4, "surplus over price, as a share of value, that a China deal must offer to beat "
-                      "sourcing elsewhere", unit="share", ge=0.0, le=1.0)
-    top_deals_per_year: float = P(3.0, "BD capacity of a top MNC: new China diligence starts per year",
-                                  unit="deals/year", ge=0.0, le=100)
-    mid_deals_per_year: float = P(0.8, "BD capacity of a mid-size buyer", unit="deals/year", ge=0.0, le=100)
-    attention: float = P(0.022, "share of the shopped assets in its focus areas that a buyer's BD team screens "
-                         "closely each month (search friction)", unit="share/month", ge=0.0, le=1.0)
+    externalisation_reference: float = P(0.5, "R&D-externalisation level at which stage_appetite holds",
+                                         unit="share", ge=0.01, le=1.0)
+    externalisation_elasticity: float = P(2.0, "elasticity of preclinical appetite to R&D externalisation (phase 1 "
+                                          "gets half): as internal early research is cut, MNCs buy it outside",
+                                          unit="elasticity", source="fitted", ge=0.0, le=4.0)
+    mid_commercial_reach: float = P(0.7, "a mid-size buyer's peak sales of an asset relative to a top MNC's",
+                                    unit="x", source="assumption", ge=0.1, le=1.0)
+    hurdle: float = P(0.3, "surplus over price, as a share of value, that a China deal must offer to beat "
+                      "sourcing elsewhere", unit="share", source="fitted", ge=0.0, le=0.8)
+    top_deals_per_year: float = P(3.0, "BD capacity of a top MNC: new China diligence starts per year at no gap",
+                                  unit="deals/year", source="fitted", ge=0.0, le=100)
+    mid_deals_per_year: float = P(0.8, "BD capacity of a mid-size buyer", unit="deals/year", source="fitted",
+                                  ge=0.0, le=100)
+    attention: float = P(0.02, "share of the shopped assets in its focus areas that a buyer's BD team screens "
+                         "closely each month (search friction)", unit="share/month", source="fitted", ge=0.0, le=1.0)
     scouting: float = P(0.35, "attention to assets outside its focus areas, relative to those inside", unit="x",
                         ge=0.0, le=1.0)
+    off_focus_fit: float = P(0.7, "value of an asset outside a buyer's focus areas relative to one inside",
+                             unit="x", ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _tables(self) -> "Mnc":
+        _check_keys(self.data_weight, STAGES, "mnc.data_weight", complete=True)
+        _check_range(self.data_weight, "mnc.data_weight", 0.0, 1.0)
+        _check_keys(self.novelty_data_weight, NOVELTIES, "mnc.novelty_data_weight", complete=True)
+        _check_range(self.novelty_data_weight, "mnc.novelty_data_weight", 0.0, 1.0)
+        for culture, table in self.stage_appetite.items():
+            if culture not in ("US", "EU", "JP"):
+                raise ValueError(f"mnc.stage_appetite.{culture}: unknown buyer culture; allowed US, EU, JP")
+            _check_keys(table, STAGES, f"mnc.stage_appetite.{culture}", complete=True)
+            _check_range(table, f"mnc.stage_appetite.{culture}", 0.0, 10.0)
+        return self
 
 
 class Incubators(Strict):
-    fund_usd: float = P(400e6, "capital of an incubator's fund at US venture index 1", unit="USD", ge=0)
+    fund_usd: float = P(400e6, "capital an incubator raises per fund at US venture index 1", unit="USD", ge=0,
+                        le=1e11)
+    fund_deploy_months: float = P(60.0, "months over which a fund's money arrives (drawn down as the fund invests)",
+                                  unit="months", ge=1.0, le=240)
     max_stage: str = P("phase1", "latest stage an incubator buys", unit="stage", source="RT23, QM24")
+    appetite: float = P(1.3, "an incubator's willingness to buy up to max_stage, relative to an MNC's "
+                        "proof-of-concept appetite (high risk appetite)", unit="x", ge=0.0, le=5.0,
+                        source="RT23 (direction)")
+    data_reliance: float = P(0.5, "share of an MNC's reliance on China-only data left for a NewCo, which re-runs "
+                             "trials in the US", unit="share", ge=0.0, le=1.0, source="RT23 (direction)")
     equity_share: float = P(0.2, "NewCo equity given to the licensor", unit="share", ge=0.0, le=1.0, source="QM24")
+    upfront_cash_share: float = P(0.5, "a NewCo's upfront share relative to a licence's (it pays in equity)",
+                                  unit="x", ge=0.0, le=1.0, source="QM24 (direction)")
     exit_stage: str = P("phase2", "stage at which the NewCo sells or partners the asset (proof of concept)",
                         unit="stage", source="RT23")
-    deals_per_year: float = P(1.5, "NewCos an incubator can start per year at US venture index 1",
-                              unit="deals/year", ge=0.0, le=100)
+    exit_ask_share: float = P(0.8, "a NewCo's ask for its asset relative to its own value", unit="share", ge=0.1,
+                              le=1.0)
+    deals_per_year: float = P(1.5, "NewCos an incubator's team can start per year", unit="deals/year",
+                              source="assumption", ge=0.0, le=100)
+    reserve_months: float = P(12.0, "months of the NewCo's US development an incubator must hold in cash before it "
+                              "starts one", unit="months", ge=0.0, le=120)
+    us_cost_multiple: float = P(2.5, "cost of a US-run programme relative to a China-run one (China trial cost per "
+                                "patient 30-50% of an MNC's)", unit="x", ge=1.0, le=10.0, source="ARC25")
     speed: float = P(0.85, "NewCo development durations relative to typical", unit="x", ge=0.1, le=3.0)
+
+    @model_validator(mode="after")
+    def _stages(self) -> "Incubators":
+        _check_stage(self.max_stage, "incubator.max_stage")
+        _check_stage(self.exit_stage, "incubator.exit_stage")
+        return self
 
 
 class Regional(Strict):
-    revenue_usd: float = P(1.5e9, "median revenue of a regional licensee", unit="USD/year", ge=0)
-    deals_per_year: float = P(1.0, "regional deals a licensee can start per year", unit="deals/year", ge=0.0, le=100)
-    bridging_months: float = P(15.0, "months from regional licence to launch (Saudi: 12-18 with a small "
-                               "bridging study)", unit="months", ge=0.0, le=120, source="RT23")
+    revenue_usd: float = P(1.5e9, "median revenue of a regional licensee", unit="USD/year", ge=0, le=1e12)
+    revenue_spread: float = P(0.5, "spread of regional licensees' revenues", unit="log-sd", ge=0.0, le=2.0)
+    deals_per_year: float = P(1.0, "regional deals a licensee can start per year", unit="deals/year",
+                              source="assumption", ge=0.0, le=100)
+    late_appetite: float = P(1.5, "extra appetite for filed and approved assets (ample data, fast launch)",
+                             unit="x", ge=0.0, le=5.0, source="RT23 (direction)")
+    data_reliance: float = P(0.4, "share of an MNC's reliance on China-only data left for a regional licensee "
+                             "(approval rests on a small bridging study)", unit="share", ge=0.0, le=1.0,
+                             source="RT23 (direction)")
 
 
 # ---------------------------------------------------------------------------- market
@@ -430,59 +567,107 @@ class Market(Strict):
                            unit="months", ge=0, le=120)
     discount_rate: float = P(0.10, "buyers' annual discount rate", unit="per year", ge=0.0, le=1.0)
     product_value_multiple: float = P(1.5, "value of a launched product as a multiple of its peak sales",
-                                      unit="x", ge=0.0, le=50)
+                                      unit="x", ge=0.1, le=20)
     quality_noise: float = P(0.25, "noise in a buyer's read of asset quality before diligence", unit="log-sd",
-                             ge=0.0, le=3.0)
-    diligence_months: float = P(9.0, "median months from first talks to signing", unit="months", ge=0.0,
+                             ge=0.0, le=2.0)
+    diligence_months: float = P(9.0, "median months from first talks to signing", unit="months", ge=1.0,
                                 le=60, source="RT23")
-    cool_market_months: float = P(4.0, "extra diligence months, per normal diligence, when the funding index "
-                                  "is 0: talks slow while the market is cool (median ~12 in a cool market)", unit="months", ge=0.0, le=60, source="RT23")
+    diligence_spread: float = P(0.3, "spread of diligence work around the median", unit="log-sd", ge=0.0, le=2.0)
+    cool_market_months: float = P(4.0, "extra diligence months, per normal diligence, when the funding index is 0 "
+                                  "(median ~12 in a cool market)", unit="months", ge=0.0, le=60, source="RT23")
     diligence_stage_factor: dict[str, float] = P(
         {"preclinical": 0.8, "phase1": 0.9, "phase2": 1.0, "phase3": 1.1, "filed": 1.1, "approved": 1.1},
         "diligence time relative to the median, by stage: more data takes longer to check", unit="x",
     )
     diligence_novelty_factor: dict[str, float] = P(
         {"first_in_class": 1.3, "best_in_class": 1.1, "fast_follower": 0.95, "me_too": 0.85},
-        "diligence time relative to the median, by novelty: first-in-class assets are slower to close "
-        "(unvalidated biology to check)", unit="x", source="RT23",
+        "diligence time relative to the median, by novelty: first-in-class assets are slower to close",
+        unit="x", source="RT23 (direction)",
     )
     diligence_fail: float = P(0.12, "chance diligence fails on grounds other than trust", unit="probability",
                               ge=0.0, le=1.0)
-    diligence_distrust_fail: float = P(0.35, "extra chance diligence fails per unit of distrust (1 - the buyer's "
-                                       "trust, times the asset's reliance on China-only data, as in "
-                                       "market.upfront_distrust): due diligence can kill a deal over non-compliant "
-                                       "data", unit="probability", ge=0.0, le=1.0, source="RT23")
-    negotiation_room: float = P(0.25, "how far below its opening ask a buyer expects a seller to come during talks: "
-                                "talks open when the ask is within this share above what the buyer would pay; terms "
-                                "settle at signing against the seller's ask then", unit="share", ge=0.0, lt=1.0)
+    diligence_distrust_fail: float = P(0.35, "extra chance diligence fails per unit of distrust: due diligence can "
+                                       "kill a deal over non-compliant data", unit="probability", ge=0.0, le=1.0,
+                                       source="RT23 (direction)")
     seller_power: float = P(0.4, "seller's share of the bargaining surplus with a single bidder", unit="share",
                             ge=0.0, le=1.0)
-    upfront_share: dict[str, float] = P(
-        {"preclinical": 0.2, "phase1": 0.22, "phase2": 0.25, "phase3": 0.3, "filed": 0.4, "approved": 0.5},
-        "share of the risk-adjusted price paid upfront; the rest is contingent milestones", unit="share",
-    )
-    upfront_distrust: float = P(0.0, "how far a buyer moves payment from upfront cash into milestones for what it "
-                                "must take on trust: the upfront share is the stage's share times (1 - distrust) "
-                                "to this power, where distrust = (1 - the buyer's trust) x the asset's reliance on "
-                                "China-only data (mnc.data_weight, mnc.novelty_data_weight; a fifth of that for a "
-                                "global data package); milestones are paid only if the data hold up (risk "
-                                "sharing); 0 = terms do not depend on trust", unit="power", ge=0.0, le=5.0,
-                                source="RT23, AI25")
+    upfront_share_preclinical: float = P(0.1, "share of the risk-adjusted price paid upfront for a preclinical "
+                                         "programme (the share rises linearly by stage to upfront_share_approved)",
+                                         unit="share", source="fitted", ge=0.0, le=1.0)
+    upfront_share_approved: float = P(0.5, "share of the risk-adjusted price paid upfront for an approved product",
+                                      unit="share", ge=0.0, le=1.0)
+    upfront_distrust: float = P(1.0, "how far a buyer moves payment from upfront cash into milestones for what it "
+                                "takes on trust: upfront share x (1 - distrust)^this", unit="power", ge=0.0, le=3.0,
+                                source="RT23, AI25 (direction)")
     royalty_rate: dict[str, float] = P(
         {"preclinical": 0.06, "phase1": 0.08, "phase2": 0.11, "phase3": 0.14, "filed": 0.16, "approved": 0.18},
         "royalty on the licensee's net sales", unit="share",
     )
-    licensee_cost_share: float = P(0.6, "share of development cost the licensee bears after signing",
-                                   unit="share", ge=0.0, le=1.0)
-    termination_hazard: float = P(0.012, "yearly chance a licensee returns rights for strategy reasons, for a deal "
-                                  "signed at phase 2", unit="per year", ge=0.0, le=1.0, source="RT23, QM24")
-    termination_stage_decay: float = P(0.6, "termination hazard multiplier per stage later at signing (later "
-                                       "deals are terminated less)", unit="x per stage", ge=0.0, le=2.0,
-                                       source="QM24")
     co_development_propensity: float = P(0.35, "chance a cash-healthy seller of a core clinical asset takes "
                                          "co-development terms", unit="probability", ge=0.0, le=1.0, source="QM24")
+    co_development_upfront: float = P(0.7, "upfront share of a co-development deal relative to a licence's",
+                                      unit="x", ge=0.0, le=1.0)
+    co_development_royalty: float = P(1.5, "royalty (profit share) of a co-development deal relative to a licence's",
+                                      unit="x", ge=1.0, le=5.0)
+    acquisition_upfront: float = P(0.75, "least upfront share of an acquisition of all rights", unit="share",
+                                   ge=0.0, le=1.0)
+    licensee_cost_share: float = P(0.6, "share of development cost the licensee bears after signing",
+                                   unit="share", ge=0.0, le=1.0)
     sales_milestone_share: float = P(0.35, "share of milestones tied to sales (paid after approval)", unit="share",
                                      ge=0.0, le=1.0)
+    sales_milestone_months: int = P(24, "months after approval at which the sales milestone is paid",
+                                    unit="months", ge=0, le=240)
+
+    @model_validator(mode="after")
+    def _tables(self) -> "Market":
+        if self.upfront_share_approved < self.upfront_share_preclinical:
+            raise ValueError("market.upfront_share_approved must be at least market.upfront_share_preclinical "
+                             "(later, less risky programmes are paid more upfront)")
+        for label, allowed in [("diligence_stage_factor", STAGES), ("diligence_novelty_factor", NOVELTIES),
+                               ("royalty_rate", STAGES)]:
+            _check_keys(getattr(self, label), allowed, f"market.{label}", complete=True)
+            _check_range(getattr(self, label), f"market.{label}", 0.0, 1.0 if label == "royalty_rate" else 10.0)
+        _check_monotone(self.royalty_rate, STAGES, "market.royalty_rate", rising=True)
+        return self
+
+
+class Contracts(Strict):
+    """Why licences end: failed trials (always), strategy shifts and regulatory change."""
+
+    strategy_hazard: float = P(0.015, "yearly chance a licensee returns rights for strategy reasons, for a deal "
+                               "signed at phase 2", unit="per year", source="fitted", ge=0.0, le=0.5)
+    strategy_stage_decay: float = P(0.7, "strategy hazard multiplier per stage later at signing (the further along "
+                                    "an asset is when licensed, the lower the chance of termination)",
+                                    unit="x per stage", ge=0.1, le=1.0, source="QM24")
+    regulatory_hazard: float = P(0.5, "yearly chance a licence on China-only data is returned per unit of trust "
+                                 "fallen below what the licensee expected (regulatory change, data-compliance "
+                                 "shock)", unit="per year per trust unit", ge=0.0, le=10.0, source="ARC25 (cause)")
+
+
+class Trust(Strict):
+    """Trust responds to the track record of China-originated assets abroad, on top of the trust driver."""
+
+    track_record_gain: float = P(0.1, "most that a long record of global successes (or failures) of licensed "
+                                 "China-originated programmes adds to (takes from) trust", unit="trust units",
+                                 source="fitted", ge=0.0, le=0.3)
+    track_record_scale: float = P(20.0, "net global readouts (successes minus failures, phase 2 or later, run by "
+                                  "licensees) that move the record by tanh(1)", unit="readouts", ge=1.0, le=1e4)
+    track_record_memory_months: float = P(60.0, "months over which the record fades (exponential memory)",
+                                          unit="months", ge=1.0, le=600)
+    failure_weight: float = P(1.0, "weight of a failed global readout relative to a success", unit="x", ge=0.0,
+                              le=5.0)
+
+
+class Expectations(Strict):
+    """How actors form expectations of the climate: only from what has happened (no foresight)."""
+
+    funding_memory_months: float = P(6.0, "adaptive expectation of the funding index: each month the expected "
+                                     "level moves 1/this of the way to the observed", unit="months", ge=1.0, le=120)
+    funding_trend_months: float = P(6.0, "months ahead a biotech extrapolates the smoothed trend of funding when it "
+                                    "prices (trend-following); 0 = adaptive level only", unit="months", ge=0.0,
+                                    le=36)
+    trust_memory_months: float = P(12.0, "adaptive expectation of trust held by licensees (a fall below it is a "
+                                   "shock)", unit="months", ge=1.0, le=120)
 
 
 # -------------------------------------------------------------------------- scenario
@@ -502,87 +687,21 @@ class Scenario(Strict):
     population: Population = Population()
     drivers: Drivers = Drivers()
     assets: Assets = Assets()
+    sector: Sector = Sector()
     biotech: Biotechs = Biotechs()
     mnc: Mnc = Mnc()
     incubator: Incubators = Incubators()
     regional: Regional = Regional()
     market: Market = Market()
+    contracts: Contracts = Contracts()
+    trust: Trust = Trust()
+    expectations: Expectations = Expectations()
 
     @model_validator(mode="after")
     def _check(self) -> "Scenario":
         if month_index(self.end) < month_index(self.start):
             raise ValueError(f"end {self.end} is before start {self.start}; end must be on or after start")
-        _check_keys(self.assets.initial_stage_mix, STAGES, "assets.initial_stage_mix")
-        _check_keys(self.assets.area_mix, AREAS, "assets.area_mix")
-        _check_keys(self.assets.modality_mix, MODALITIES, "assets.modality_mix")
-        _check_keys(self.assets.novelty_mix, NOVELTIES, "assets.novelty_mix")
-        _check_keys(self.assets.novelty_value, NOVELTIES, "assets.novelty_value", complete=True)
-        _check_keys(self.assets.success, STAGES[:-1], "assets.success", complete=True)
-        _check_keys(self.assets.duration_months, STAGES[:-1], "assets.duration_months", complete=True)
-        _check_keys(self.assets.monthly_cost_usd, STAGES, "assets.monthly_cost_usd", complete=True)
-        _check_keys(self.assets.area_success, AREAS, "assets.area_success", complete=True)
-        _check_keys(self.assets.peak_sales_usd, AREAS, "assets.peak_sales_usd", complete=True)
-        _check_keys(self.assets.region_value_share, REGIONS, "assets.region_value_share", complete=True)
-        _check_keys(self.market.upfront_share, STAGES, "market.upfront_share", complete=True)
-        _check_keys(self.mnc.data_weight, STAGES, "mnc.data_weight", complete=True)
-        _check_keys(self.mnc.novelty_data_weight, NOVELTIES, "mnc.novelty_data_weight", complete=True)
-        _check_keys(self.market.diligence_stage_factor, STAGES, "market.diligence_stage_factor", complete=True)
-        _check_keys(self.market.diligence_novelty_factor, NOVELTIES, "market.diligence_novelty_factor",
-                    complete=True)
-        _check_keys(self.biotech.funding_value_elasticity, STAGES, "biotech.funding_value_elasticity",
-                    complete=True)
-        _check_keys(self.biotech.own_novelty_value, NOVELTIES, "biotech.own_novelty_value", complete=True)
-        _check_keys(self.market.royalty_rate, STAGES, "market.royalty_rate", complete=True)
-        for culture, table in self.mnc.stage_appetite.items():
-            if culture not in ("US", "EU", "JP"):
-                raise ValueError(f"mnc.stage_appetite.{culture}: unknown buyer culture; allowed US, EU, JP")
-            _check_keys(table, STAGES, f"mnc.stage_appetite.{culture}", complete=True)
-        for field, value in [("biotech.regional_min_stage", self.biotech.regional_min_stage),
-                             ("incubator.max_stage", self.incubator.max_stage),
-                             ("incubator.exit_stage", self.incubator.exit_stage),
-                             *[(f"biotech.core_hold_stage.{k}", v) for k, v in self.biotech.core_hold_stage.items()]]:
-            if value not in STAGES:
-                raise ValueError(f"{field}: {value!r} is not a stage; allowed {', '.join(STAGES)}")
-        _check_keys(self.biotech.core_hold_stage, ["ipo_first", "partnership_first"], "biotech.core_hold_stage",
-                    complete=True)
-        for table, label in [(self.assets.success, "assets.success"),
-                             (self.market.upfront_share, "market.upfront_share"),
-                             (self.market.royalty_rate, "market.royalty_rate"),
-                             (self.mnc.data_weight, "mnc.data_weight"),
-                             (self.mnc.novelty_data_weight, "mnc.novelty_data_weight")]:
-            for k, v in table.items():
-                if not 0.0 <= v <= 1.0:
-                    raise ValueError(f"{label}.{k} = {v}; allowed 0 to 1")
-        for table, label in [(self.assets.duration_months, "assets.duration_months"),
-                             (self.assets.monthly_cost_usd, "assets.monthly_cost_usd"),
-                             (self.assets.peak_sales_usd, "assets.peak_sales_usd"),
-                             (self.assets.novelty_value, "assets.novelty_value"),
-                             (self.assets.area_success, "assets.area_success"),
-                             (self.assets.region_value_share, "assets.region_value_share"),
-                             (self.biotech.funding_value_elasticity, "biotech.funding_value_elasticity"),
-                             (self.market.diligence_stage_factor, "market.diligence_stage_factor"),
-                             (self.market.diligence_novelty_factor, "market.diligence_novelty_factor"),
-                             *[(t, f"mnc.stage_appetite.{c}") for c, t in self.mnc.stage_appetite.items()]]:
-            for k, v in table.items():
-                if v < 0:
-                    raise ValueError(f"{label}.{k} = {v}; allowed 0 or more")
-        for table, label in [(self.assets.initial_stage_mix, "assets.initial_stage_mix"),
-                             (self.assets.area_mix, "assets.area_mix"),
-                             (self.assets.modality_mix, "assets.modality_mix"),
-                             (self.assets.novelty_mix, "assets.novelty_mix")]:
-            if any(v < 0 for v in table.values()) or sum(table.values()) <= 0:
-                raise ValueError(f"{label}: weights must be non-negative with a positive sum")
         return self
-
-
-def _check_keys(table: dict[str, Any], allowed: list[str], label: str, complete: bool = False) -> None:
-    unknown = [k for k in table if k not in allowed]
-    if unknown:
-        raise ValueError(f"{label}.{unknown[0]}: unknown key; allowed {', '.join(allowed)}")
-    if complete:
-        missing = [k for k in allowed if k not in table]
-        if missing:
-            raise ValueError(f"{label}: missing {', '.join(missing)}; every one of {', '.join(allowed)} is needed")
 
 
 def parameter_table() -> list[dict[str, str]]:

@@ -1,0 +1,259 @@
+"""What every buyer kind shares: its table, its Mesa agent, and the default screen, value and bid.
+
+Design notes:
+- Budget. Each month a buyer's BD account receives its allocation (a declared source:
+  ``revenue`` for companies, ``fund_raise`` for incubators); it pays upfronts and
+  milestones only out of that account, and money beyond ``budget_carry_months`` of
+  allocation goes back to the company (``budget_return``). A buyer cannot sign a deal whose
+  upfront it cannot pay.
+- Capacity. A BD team starts diligence only with a credit; credits accrue at the kind's
+  deals per year (more for an MNC facing a revenue gap) and are capped at two.
+- Screen. A BD team looks closely at a share ``attention`` of the shopped programmes in its
+  focus areas each month (``scouting`` of that outside them), only at rights packages its
+  kind buys, and never at its own.
+- Value, for a screened pair (package o, buyer b):
+
+      W = V_o * appetite_b[stage] * (1 - sensitivity * distrust) * (1 + urgency_gain * gap_b)
+          * fit * e^(noise),   distrust = (1 - trust_b) * reliance_o * kind_reliance
+
+  (reliance_o: weight of China-only data by stage or, for novel biology, by novelty.)
+- Bid. The buyer pursues the pair when a China deal beats sourcing elsewhere,
+  (1 - hurdle) * W >= ask, and it could pay the upfront at the price it would likely agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import mesa
+import numpy as np
+
+from sim.model.firms import Kind
+from sim.scenarios.schema import AREAS, REGIONS
+
+if TYPE_CHECKING:
+    from sim.model.market.offers import Offers
+    from sim.model.model import LicensingMarket
+
+#: Rights packages, in the order of ``Offers.package`` codes.
+PACKAGES = ["global", "ex_china", "us_eu_jp", "regional"]
+GLOBAL, EX_CHINA, USEUJP, REGIONAL = range(4)
+
+
+class BuyerTable:
+    """Columns of every buyer, indexed by buyer number j (the order of creation)."""
+
+    def __init__(self) -> None:
+        self.row = np.zeros(0, np.int64)  # firm row
+        self.kind = np.zeros(0, np.int64)
+        self.credits = np.zeros(0)
+        self.focus = np.zeros((0, len(AREAS)), bool)
+        self.trust_offset = np.zeros(0)
+        self.home = np.zeros(0, np.int64)  # market index of a regional licensee, -1 otherwise
+        self.exposure = np.zeros(0)  # revenue gap per unit of the patent-cliff driver
+        self.agents: list[Buyer] = []
+
+    @property
+    def n(self) -> int:
+        return int(self.row.size)
+
+    def append(self, **cols: np.ndarray) -> np.ndarray:
+        start = self.n
+        for name, values in cols.items():
+            setattr(self, name, np.concatenate([getattr(self, name), np.asarray(values, getattr(self, name).dtype)]))
+        return np.arange(start, self.n)
+
+    def of(self, kind: Kind) -> np.ndarray:
+        return np.flatnonzero(self.kind == int(kind))
+
+
+@dataclass
+class Bids:
+    """Pairs a kind would pursue this month: offer row, buyer number, value W and its basis."""
+
+    offer: np.ndarray
+    buyer: np.ndarray
+    value: np.ndarray
+    basis: np.ndarray  # W before fit and reading error: what re-valuation at signing scales
+
+    @classmethod
+    def empty(cls) -> "Bids":
+        z = np.zeros(0, np.int64)
+        return cls(z, z, np.zeros(0), np.zeros(0))
+
+    @classmethod
+    def concat(cls, parts: list["Bids"]) -> "Bids":
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(b, f) for b in parts]) for f in ("offer", "buyer", "value", "basis")))
+
+
+class Buyer(mesa.Agent):
+    """A buyer firm. Its state is row ``row`` of ``model.firms`` and number ``j`` of ``model.buyers``."""
+
+    kind: ClassVar[Kind]
+    population: ClassVar[str]  # its count in the scenario's ``population``
+    packages: ClassVar[np.ndarray]  # which rights packages (PACKAGES order) it buys
+    budget_source: ClassVar[str] = "revenue"
+
+    def __init__(self, model: "LicensingMarket", row: int, j: int, region: str, name: str):
+        super().__init__(model)
+        self.row, self.j, self.region, self.name = row, j, region, name
+
+    # ------------------------------------------------------------------ what a user inspects
+    @property
+    def cash(self) -> float:
+        return float(self.model.firms.cash[self.row])
+
+    @property
+    def revenue(self) -> float:
+        return float(self.model.firms.revenue[self.row])
+
+    @property
+    def trust(self) -> float:
+        return float(np.clip(self.model.beliefs.trust + self.model.buyers.trust_offset[self.j], 0.0, 1.0))
+
+    @property
+    def deals(self) -> np.ndarray:
+        """Ledger rows of the deals it signed as licensee."""
+        led = self.model.ledger
+        return np.flatnonzero(led.licensee[: led.n] == self.row)
+
+    @property
+    def pipeline(self) -> np.ndarray:
+        """Programmes it develops (licensed in)."""
+        a = self.model.assets
+        return np.flatnonzero((a.developer[: a.n] == self.row) & (a.status[: a.n] == 0))
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def create(cls, model: "LicensingMarket", count: int) -> None:
+        """Add ``count`` buyers of this kind (firm rows, table rows, agents)."""
+        if count <= 0:
+            return
+        rng = model.rng
+        traits = cls.traits(model, count)
+        cash, revenue = traits.pop("cash"), traits.pop("revenue_usd")
+        names, regions = traits.pop("name"), traits.pop("region")
+        rows = model.firms.add(int(cls.kind), count, cash, source=None, month=model.month, revenue=revenue)
+        n_focus = rng.integers(2, len(AREAS) + 1, size=count)
+        focus = np.zeros((count, len(AREAS)), bool)
+        for i in range(count):
+            focus[i, rng.choice(len(AREAS), size=n_focus[i], replace=False)] = True
+        focus[:, 0] |= rng.random(count) < 0.8  # most buyers are in oncology, as most China assets are
+        js = model.buyers.append(row=rows, kind=np.full(count, int(cls.kind)), credits=rng.random(count),
+                                 focus=focus, trust_offset=rng.normal(0.0, model.params.valuation.trust_spread, count),
+                                 home=traits.pop("home", np.full(count, -1)),
+                                 exposure=traits.pop("exposure", np.zeros(count)))
+        for row, j, region, name in zip(rows, js, regions, names):
+            model.buyers.agents.append(cls(model, int(row), int(j), region, name))
+
+    @classmethod
+    def traits(cls, model: "LicensingMarket", count: int) -> dict:
+        """Per-buyer traits: ``revenue_usd`` (a year), opening ``cash``, ``name``, ``region``, and
+        optionally ``home`` and ``exposure``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ the kind's month
+    @classmethod
+    def budget(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
+        """This month's allocation to each buyer's BD account (US dollars)."""
+        raise NotImplementedError
+
+    @classmethod
+    def capacity(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
+        """Diligence starts each buyer can add this month."""
+        raise NotImplementedError
+
+    @classmethod
+    def step_kind(cls, model: "LicensingMarket") -> None:
+        """Budget in, idle money back, capacity credits."""
+        js = model.buyers.of(cls.kind)
+        if js.size == 0:
+            return
+        f, rows = model.firms, model.buyers.row[js]
+        inflow = cls.budget(model, js)
+        f.source(rows, inflow, cls.budget_source)
+        excess = np.maximum(f.cash[rows] - model.params.mnc.budget_carry_months * inflow, 0.0)
+        f.sink(rows, excess, "budget_return")
+        model.buyers.credits[js] = np.minimum(model.buyers.credits[js] + cls.capacity(model, js), 2.0)
+
+    # ------------------------------------------------------------------ valuation hooks
+    @classmethod
+    def reliance_factor(cls, model: "LicensingMarket") -> float:
+        """Its reliance on China-only data relative to an MNC's."""
+        return 1.0
+
+    @classmethod
+    def gap(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
+        """Share of revenue expiring within five years (drives urgency)."""
+        return np.zeros(js.size)
+
+    @classmethod
+    def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
+        """(buyers, stages) willingness to buy by stage this month."""
+        raise NotImplementedError
+
+    @classmethod
+    def screen(cls, model: "LicensingMarket", offers: "Offers", js: np.ndarray) -> np.ndarray:
+        """(offers, buyers) which pairs its BD teams look at closely this month."""
+        v, a = model.params.valuation, model.assets
+        area = a.area[offers.asset]
+        focus = model.buyers.focus[js][:, area].T
+        attention = v.attention * np.where(focus, 1.0, v.scouting)
+        seen = model.rng.random(focus.shape) < attention
+        seen &= cls.packages[offers.package][:, None]
+        seen &= offers.seller[:, None] != model.buyers.row[js][None, :]
+        return seen
+
+    @classmethod
+    def value(cls, model: "LicensingMarket", offers: "Offers", o: np.ndarray, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Value W and basis of the pairs (offer rows ``o``, buyer numbers ``js``)."""
+        from sim.model.market.valuation import climate
+
+        v, a = model.params.valuation, model.assets
+        basis = offers.value[o] * climate(model, cls, offers.asset[o], js)
+        infocus = model.buyers.focus[js, a.area[offers.asset[o]]]
+        fit = np.where(infocus, 1.0, v.off_focus_fit)
+        return basis * fit * np.exp(model.rng.normal(0.0, v.quality_noise, o.size)), basis
+
+    @classmethod
+    def reserve(cls, model: "LicensingMarket", js: np.ndarray, assets: np.ndarray) -> np.ndarray:
+        """Cash a buyer must keep besides the upfront to take a programme on."""
+        return np.zeros(js.size)
+
+    @classmethod
+    def bid(cls, model: "LicensingMarket", offers: "Offers", js: np.ndarray) -> Bids:
+        """The pairs this kind's buyers would pursue: they beat the hurdle and are affordable."""
+        from sim.model.market.terms import upfront_share
+        from sim.model.market.valuation import distrust
+
+        if js.size == 0 or offers.size == 0:
+            return Bids.empty()
+        seen = cls.screen(model, offers, js)
+        o, k = np.nonzero(seen)
+        if o.size == 0:
+            return Bids.empty()
+        jj = js[k]
+        W, basis = cls.value(model, offers, o, jj)
+        v = model.params.valuation
+        ask = offers.ask[o]
+        keep = ((1.0 - v.hurdle) * W >= ask) & (W > 0)
+        likely = ask + v.seller_power * np.maximum(W - ask, 0.0)
+        stage = model.assets.stage[offers.asset[o]].astype(int)
+        upfront = upfront_share(model, stage, distrust(model, cls, offers.asset[o], jj)) * likely
+        upfront = upfront * cls.upfront_factor()
+        keep &= model.firms.cash[model.buyers.row[jj]] >= upfront + cls.reserve(model, jj, offers.asset[o])
+        return Bids(offer=o[keep], buyer=jj[keep], value=W[keep], basis=basis[keep])
+
+    # ------------------------------------------------------------------ terms hooks
+    @classmethod
+    def upfront_factor(cls) -> float:
+        return 1.0
+
+    @classmethod
+    def deal_type(cls, model: "LicensingMarket", package: int, distressed: bool, seller_kind: Kind,
+                  core_healthy_clinical: bool) -> str:
+        """What kind of deal a signing is: license, co_development, acquisition or newco."""
+        return "license"

@@ -1,0 +1,98 @@
+"""Development: programmes progress, read out, wait at gates, move up or fail.
+
+Design notes: each month a running programme accrues one month of progress; when the drawn
+duration of its stage is reached it reads out, succeeding with the stage's odds
+(:meth:`AssetTable.success_prob`, BIO21). A success moves it to the next stage, unless its
+owner cannot fund that stage or is licensing it out (:func:`sim.model.biotech.gated`): then
+it waits at the gate having read out, and moves on once the gate clears. Programmes run by
+a foreign licensee produce global-standard data. NewCos' development is paid by their
+incubator at US cost; a NewCo whose incubator lacks the month's money waits.
+
+Experience and track record: every readout of phase 2 or later adds to the ecosystem's
+clinical experience (learning, :mod:`sim.model.sector`); readouts of China-originated
+programmes run by foreign licensees make the track record that moves trust
+(:mod:`sim.model.expectations`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.model import biotech
+from sim.model.assets import APPROVED, Status
+from sim.model.firms import Kind
+from sim.model.market import contracts
+from sim.scenarios.schema import Stage
+
+if TYPE_CHECKING:
+    from sim.model.model import LicensingMarket
+
+
+def newco_funding(model: "LicensingMarket", running: np.ndarray) -> np.ndarray:
+    """Incubators pay their NewCos' month at US cost; returns the NewCo programmes left unfunded."""
+    a, f, p = model.assets, model.firms, model.params
+    dev = a.developer[: a.n]
+    newco = running & (f.kind[dev] == Kind.incubator)
+    ids = np.flatnonzero(newco)
+    unfunded = np.zeros(a.n, dtype=bool)
+    if ids.size == 0:
+        return unfunded
+    cost = p.incubator.us_cost_multiple * p.development.cost[a.stage[ids].astype(int)]
+    owners = dev[ids]
+    # An incubator funds its NewCos in programme order while its money lasts.
+    order = np.lexsort((ids, owners))
+    owners_o, cost_o = owners[order], cost[order]
+    starts = np.r_[0, np.flatnonzero(owners_o[1:] != owners_o[:-1]) + 1]
+    cum = np.cumsum(cost_o)
+    before = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, owners_o.size]))
+    ok = (cum - before) <= f.cash[owners_o]
+    paid = np.bincount(owners_o[ok], weights=cost_o[ok], minlength=f.n)
+    payers = np.flatnonzero(paid > 0)
+    f.sink(payers, paid[payers], "rd_spend")
+    unfunded[ids[order][~ok]] = True
+    return unfunded
+
+
+def develop(model: "LicensingMarket") -> None:
+    a, f = model.assets, model.firms
+    n = a.n
+    active = (a.status[:n] == Status.active) & (a.stage[:n] < APPROVED)
+    # Programmes waiting at a gate move on once it clears.
+    waiting = np.flatnonzero(active & a.read_out[:n])
+    clear = waiting[~biotech.gated(model, waiting)] if waiting.size else waiting
+    hold = biotech.paused(model)
+    running = active & ~a.read_out[:n] & ~hold
+    running &= ~newco_funding(model, running)
+    a.paused[:n] = (active & ~running) & ~np.isin(np.arange(n), clear)
+    a.progress[:n][running] += 1.0
+    due = np.flatnonzero(running & (a.progress[:n] >= a.duration[:n]))
+    ok = model.rng.random(due.size) < a.success_prob(due)
+    up, down = due[ok], due[~ok]
+    # A success whose next stage its owner cannot fund (or which it is licensing out) waits at the gate.
+    wait = biotech.gated(model, up) if up.size else np.zeros(0, bool)
+    a.read_out[up[wait]] = True
+    a.paused[up[wait]] = True
+    move = np.concatenate([up[~wait], clear])
+    record_readouts(model, up, down)
+    a.status[down] = Status.failed
+    a.in_talks[down] = False
+    a.stage[move] += 1
+    a.global_data[move] |= f.kind[a.developer[move]] != Kind.biotech
+    a.approved_month[move[a.stage[move] == APPROVED]] = model.month
+    a.start_stage(model.rng, move, model.china_speed)
+    contracts.on_advance(model, move)
+    contracts.on_failure(model, down)
+
+
+def record_readouts(model: "LicensingMarket", up: np.ndarray, down: np.ndarray) -> None:
+    """Clinical experience (phase 2 on) and the global track record of licensed China programmes."""
+    a, f = model.assets, model.firms
+    late_up, late_down = up[a.stage[up] >= Stage.phase2], down[a.stage[down] >= Stage.phase2]
+    model.clinical_experience += float(late_up.size + late_down.size)
+
+    def abroad(ids: np.ndarray) -> int:
+        return int(((f.kind[a.originator[ids]] == Kind.biotech) & (f.kind[a.developer[ids]] != Kind.biotech)).sum())
+
+    model.beliefs.record_readouts(abroad(late_up), abroad(late_down))
