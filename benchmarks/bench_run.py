@@ -1,10 +1,10 @@
-"""Seconds per simulated baseline run, and how time grows with population.
+"""Seconds per simulated baseline run, microseconds per agent-month next to Mesa's Boltzmann
+wealth model's microseconds per agent-step (measured in the same process), and how time grows
+with population.
 
 Usage: python benchmarks/bench_run.py [--repeats 3] [--scales 1,2,4]
 
-Prints the median wall time of a full baseline run (2018-2030, default population, one
-replication) and, for each population scale, the time and its ratio to scale 1. Machine
-speed drifts between sessions: compare ratios measured in the same run.
+Machine speed drifts between sessions: compare ratios measured in the same run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,53 @@ def time_run(scenario, seed: int) -> tuple[float, int]:
     return time.perf_counter() - t0, len(res.deals)
 
 
+def agent_months(scenario, seed: int) -> tuple[float, int]:
+    """Seconds of one run and its agent-months (firms alive each month, summed)."""
+    from sim.model.model import LicensingMarket
+    from sim.model.run import release
+
+    t0 = time.perf_counter()
+    model = LicensingMarket(scenario, seed=seed)
+    months = 0
+    while model.running:
+        model.step()
+        months += len(model.agents)
+    secs = time.perf_counter() - t0
+    release(model)
+    return secs, months
+
+
+def boltzmann_us_per_agent_step(n: int = 500, steps: int = 200) -> float:
+    """Mesa's Boltzmann wealth model (the tutorial model), microseconds per agent-step."""
+    import mesa
+
+    class Money(mesa.Agent):
+        def __init__(self, model):
+            super().__init__(model)
+            self.wealth = 1
+
+        def step(self):
+            if self.wealth > 0:
+                other = self.random.choice(self.model.agent_list)
+                other.wealth += 1
+                self.wealth -= 1
+
+    class Boltzmann(mesa.Model):
+        def __init__(self, n, seed=0):
+            super().__init__(rng=seed)
+            Money.create_agents(self, n)
+            self.agent_list = list(self.agents)
+
+        def step(self):
+            self.agents.shuffle_do("step")
+
+    model = Boltzmann(n)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+    return (time.perf_counter() - t0) / (n * steps) * 1e6
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -30,6 +77,11 @@ def main() -> None:
     args = ap.parse_args()
     base = load_scenario("baseline")
     simulate(apply_overrides(base, {"end": "2018-06"}), 0)  # warm imports and caches
+    secs, months = min(agent_months(base, seed) for seed in range(args.repeats))
+    boltz = min(boltzmann_us_per_agent_step() for _ in range(args.repeats))
+    ours = secs / months * 1e6
+    print(f"baseline run: {secs:.3f} s (best of {args.repeats}), {months} agent-months: {ours:.2f} us per "
+          f"agent-month; Mesa Boltzmann: {boltz:.2f} us per agent-step; ratio {ours / boltz:.2f}x")
     pop = base.population
     print(f"baseline {base.start}..{base.end}, population: {pop.biotechs} biotechs, "
           f"{pop.top_mncs + pop.mid_size + pop.incubators + pop.regional} buyers")

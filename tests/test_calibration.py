@@ -38,7 +38,7 @@ def test_loss_is_zero_only_when_every_target_sits_on_its_observed_value():
     assert loss_of(c, LossSpec())[0] == 0
 
 
-@pytest.mark.parametrize("file", ["calibration.yaml", "calibration_levels.yaml"])
+@pytest.mark.parametrize("file", ["calibration.yaml"])
 def test_shipped_experiment_names_real_parameters(file):
     from sim.scenarios.loader import apply_overrides, load_scenario
 

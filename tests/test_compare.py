@@ -76,7 +76,7 @@ name: cmp_a
 extends: baseline
 end: 2024-12
 population: {biotechs: 50, top_mncs: 5, mid_size: 10, incubators: 2, regional: 4}
-biotech: {funding_outlook_months: 0}  # sellers price on this month's climate: runs part when a shock starts
+expectations: {funding_memory_months: 1, funding_trend_months: 0}  # prices follow this month's climate
 """
 TINY_B = """\
 name: cmp_b

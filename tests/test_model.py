@@ -270,7 +270,7 @@ def _outcomes(sc) -> dict[str, float]:
         core = c[c["core"] & (c["licensee_kind"] != "incubator")]
         out.append({
             "deals": len(c), "upfront_share": c["upfront_usd"].sum() / c["total_value_usd"].sum(),
-            "price": c["upfront_usd"].sum() + c["milestones_paid_usd"].sum(),
+            "price": c["total_value_usd"].mean(),
             "distressed": int(c["distressed"].sum()),
             "core_stage": core["stage"].map({"preclinical": 0, "phase1": 1, "phase2": 2, "phase3": 3, "filed": 4,
                                              "approved": 5}).mean(),
@@ -296,7 +296,7 @@ def test_more_trust_more_deals_and_larger_upfront_share(base_outcomes):
 def test_deeper_patent_cliff_more_deals_and_higher_prices(base_outcomes):
     more = _outcomes(_small(**{"drivers.patent_cliff.scale": 1.4}))
     assert more["deals"] > base_outcomes["deals"]
-    assert more["price"] / more["deals"] > base_outcomes["price"] / base_outcomes["deals"]
+    assert more["price"] > base_outcomes["price"]
 
 
 @pytest.mark.slow
@@ -311,3 +311,25 @@ def test_more_funding_fewer_distressed_sales_later_core_deals_fewer_folds(base_o
 def test_more_us_venture_money_more_newcos(base_outcomes):
     more = _outcomes(_small(**{"drivers.us_venture.scale": 1.5}))
     assert more["newcos"] > base_outcomes["newcos"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="open (Model 2.0 issue): deals settle within 10%, but the biotech population "
+                   "still grows under constant drivers: entry exceeds exits at late-2024 funding")
+def test_constant_drivers_give_a_market_in_balance():
+    """25 years at late-2024 drivers: deals in the last 8 years within 10% of the 8 before; the
+    biotech population settles (it grows less in the last 8 years than in the 8 before; buyers
+    are a fixed population)."""
+    sc = load_scenario(ROOT / "scenarios" / "steady_state.yaml")
+    deals = {"27-34": 0, "35-42": 0}
+    firms = {2026: 0, 2034: 0, 2042: 0}
+    for s in replication_seeds(7, 3):
+        r = simulate(sc, s)
+        year = r.deals.loc[r.deals["china_origin"], "year"]
+        deals["27-34"] += int(year.between(2027, 2034).sum())
+        deals["35-42"] += int(year.between(2035, 2042).sum())
+        last = r.monthly.groupby(r.monthly["month"].dt.year)["active_biotechs"].last()
+        for y in firms:
+            firms[y] += int(last[y])
+    assert abs(deals["35-42"] / deals["27-34"] - 1.0) <= 0.10, deals
+    assert abs(firms[2042] - firms[2034]) < abs(firms[2034] - firms[2026]), firms

@@ -142,7 +142,7 @@ def test_extends_relative_path_deep_merges(tmp_path: Path) -> None:
             points: {2018-01: 0.2, 2024-06: 0.5}
             scale: 0.9
         market:
-          upfront_share: {preclinical: 0.3, phase1: 0.3, phase2: 0.3, phase3: 0.3, filed: 0.3, approved: 0.3}
+          royalty_rate: {preclinical: 0.05, phase1: 0.05, phase2: 0.1, phase3: 0.1, filed: 0.1, approved: 0.1}
     """)
     (tmp_path / "sub").mkdir()
     child = write(tmp_path / "sub", "child.yaml", """
@@ -153,7 +153,7 @@ def test_extends_relative_path_deep_merges(tmp_path: Path) -> None:
           trust:
             scale: 1.1
         market:
-          upfront_share: {phase2: 0.5}
+          royalty_rate: {phase2: 0.07}
     """)
     sc = load_scenario(child)
     assert sc.name == "child" and sc.extends == "../parent.yaml"
@@ -161,8 +161,8 @@ def test_extends_relative_path_deep_merges(tmp_path: Path) -> None:
     assert (sc.population.biotechs, sc.population.top_mncs) == (100, 15)  # sibling kept
     assert sc.drivers.trust.scale == 1.1
     assert sc.drivers.trust.points == {"2018-01": 0.2, "2024-06": 0.5}  # sibling kept
-    assert sc.market.upfront_share["phase2"] == 0.5
-    assert sc.market.upfront_share["phase1"] == 0.3
+    assert sc.market.royalty_rate["phase2"] == 0.07
+    assert sc.market.royalty_rate["phase1"] == 0.05
 
 
 def test_child_inherits_name_and_errors_point_at_the_defining_file(tmp_path: Path) -> None:
@@ -292,8 +292,8 @@ def test_apply_overrides_bad(base_file: Path, overrides: dict[str, Any], expecte
 
 
 def test_load_overrides_apply_before_validation(base_file: Path) -> None:
-    sc = load_scenario(base_file, {"mnc.hurdle": 0.9, "drivers.trust.scale": 0.5})
-    assert sc.mnc.hurdle == 0.9 and sc.drivers.trust.scale == 0.5
+    sc = load_scenario(base_file, {"mnc.hurdle": 0.7, "drivers.trust.scale": 0.5})
+    assert sc.mnc.hurdle == 0.7 and sc.drivers.trust.scale == 0.5
 
 
 # ------------------------------------------------------------------------- properties

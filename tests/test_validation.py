@@ -34,7 +34,7 @@ DEAL_COLUMNS = [
     "replication", "seed", "deal_id", "signed", "year", "licensor_id", "licensor_kind", "licensee_id",
     "licensee_kind", "licensee_region", "asset_id", "modality", "area", "novelty", "stage", "territory",
     "deal_type", "upfront_usd", "milestones_usd", "royalty_rate", "equity_usd", "total_value_usd",
-    "diligence_months", "terminated", "termination_reason", "milestones_paid_usd", "china_origin",
+    "diligence_months", "terminated", "termination_reason", "returned", "milestones_paid_usd", "china_origin",
 ]
 
 
@@ -47,7 +47,7 @@ def deal(rep: int, signed: str, upfront: float, total: float, stage: str, kind: 
             "novelty": "fast_follower", "stage": stage, "territory": territory, "deal_type": "license",
             "upfront_usd": upfront, "milestones_usd": total - upfront, "royalty_rate": 0.1, "equity_usd": 0.0,
             "total_value_usd": total, "diligence_months": diligence, "terminated": pd.NaT,
-            "termination_reason": None, "milestones_paid_usd": 0.0, "china_origin": licensor_kind == "biotech"}
+            "termination_reason": None, "returned": False, "milestones_paid_usd": 0.0, "china_origin": licensor_kind == "biotech"}
 
 
 def monthly(rep: int, financing: float, start: str = "2022-01", end: str = "2023-12") -> pd.DataFrame:

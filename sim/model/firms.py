@@ -44,7 +44,7 @@ class FirmTable:
     """Columns of every firm, indexed by firm id; grows as biotechs are founded."""
 
     INT = {"kind": np.int8, "strategy": np.int8, "rounds": np.int32, "founded": np.int32}
-    FLOAT = ("cash", "burn", "bd_cap", "optimism", "revenue", "payable")
+    FLOAT = ("cash", "burn", "bd_cap", "optimism", "revenue", "licensed_sales", "payable")
     BOOL = ("alive",)
 
     def __init__(self, capacity: int = 1024):
@@ -79,7 +79,7 @@ class FirmTable:
         self.alive[ids] = True
         self.founded[ids] = month
         self.cash[ids] = cash
-        for name in ("strategy", "rounds", "burn", "revenue", "payable"):
+        for name in ("strategy", "rounds", "burn", "revenue", "licensed_sales", "payable"):
             getattr(self, name)[ids] = 0
         self.bd_cap[ids] = 1.0
         self.optimism[ids] = 1.0

@@ -8,8 +8,10 @@ Design notes:
   2020-21 boom deepens the pipeline that the 2022-24 winter then sells.
 - Discovery. A biotech with runway above the pause level starts new preclinical
   programmes at discovery_per_year * funding^elasticity a year.
-- Learning. The ecosystem learns from its clinical readouts (phase 2 on): innovation
-  I = learning_rate * ln(1 + experience / scale). New programmes' novelty odds tilt by
+- Learning. The ecosystem learns from its clinical readouts (phase 2 on), with diminishing
+  returns: innovation I = learning_rate * E / (E + scale) approaches learning_rate as the
+  experience E accumulates (a mature ecosystem stops improving by experience alone, so a market
+  under constant drivers can settle). New programmes' novelty odds tilt by
   e^(I * (1.5 - rank)) toward first/best-in-class, their mean quality rises by
   learning_quality * I, the chance of a global data package by e^(learning_global_data * I),
   and China-run development speeds up by e^(-learning_speed * I) (ARC25: early clinical work
@@ -31,14 +33,18 @@ if TYPE_CHECKING:
 def innovation(model: "LicensingMarket") -> tuple[float, float, float]:
     """(novelty tilt, quality shift, global-data log-lift) of programmes started now."""
     s = model.params.sector
-    level = s.learning_rate * np.log1p(model.clinical_experience / s.experience_scale)
+    level = _level(model)
     return level, s.learning_quality * level, s.learning_global_data * level
+
+
+def _level(model: "LicensingMarket") -> float:
+    s = model.params.sector
+    return s.learning_rate * model.clinical_experience / (model.clinical_experience + s.experience_scale)
 
 
 def china_speed(model: "LicensingMarket") -> float:
     s = model.params.sector
-    level = s.learning_rate * np.log1p(model.clinical_experience / s.experience_scale)
-    return model.params.development.china_speed * float(np.exp(-s.learning_speed * level))
+    return model.params.development.china_speed * float(np.exp(-s.learning_speed * _level(model)))
 
 
 def found(model: "LicensingMarket", count: int, initial: bool) -> np.ndarray:

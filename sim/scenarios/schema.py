@@ -298,7 +298,6 @@ class Assets(Strict):
     launch_ramp_months: float = P(60.0, "months from approval to peak sales (linear ramp)", unit="months", ge=1.0,
                                   le=240)
 
-    @model_validator(mode="after")
     def _tables(self) -> "Assets":
         for label, allowed in [("initial_stage_mix", STAGES), ("area_mix", AREAS), ("modality_mix", MODALITIES),
                                ("novelty_mix", NOVELTIES)]:
@@ -335,10 +334,11 @@ class Sector(Strict):
                                   "index 1", unit="programmes/year", source="fitted", ge=0.0, le=20)
     discovery_funding_elasticity: float = P(0.5, "elasticity of discovery to the funding index", unit="elasticity",
                                             ge=0.0, le=3.0)
-    learning_rate: float = P(1.0, "innovation gained per e-fold of the ecosystem's clinical experience: tilts "
-                             "new programmes toward first/best-in-class, raises quality, speed and global data",
+    learning_rate: float = P(1.0, "innovation a mature ecosystem reaches through clinical experience (half of it at "
+                             "experience_scale readouts): tilts new programmes toward first/best-in-class, raises "
+                             "quality, speed and global data",
                              unit="per log-unit", source="assumption", ge=0.0, le=3.0)
-    experience_scale: float = P(100.0, "clinical readouts (phase 2 or later) that make one e-fold of experience",
+    experience_scale: float = P(300.0, "clinical readouts (phase 2 or later) at which half of learning_rate is reached",
                                 unit="readouts", ge=1.0, le=1e5)
     learning_quality: float = P(0.3, "rise of new programmes' mean latent quality per unit of innovation",
                                 unit="sd per unit", ge=0.0, le=2.0)
@@ -422,7 +422,6 @@ class Biotechs(Strict):
     regional_min_stage: str = P("phase3", "earliest stage at which regional rights are offered (ample data)",
                                 unit="stage", source="RT23, QM24")
 
-    @model_validator(mode="after")
     def _tables(self) -> "Biotechs":
         _check_keys(self.own_novelty_value, NOVELTIES, "biotech.own_novelty_value", complete=True)
         _check_range(self.own_novelty_value, "biotech.own_novelty_value", 0.0, None)
@@ -443,7 +442,7 @@ class Mnc(Strict):
     top_revenue_usd: float = P(45e9, "revenue of an unnamed top MNC", unit="USD/year", ge=0, le=1e12)
     mid_revenue_usd: float = P(3e9, "median revenue of a mid-size buyer", unit="USD/year", ge=0, le=1e12)
     mid_revenue_spread: float = P(0.6, "spread of mid-size buyers' revenues", unit="log-sd", ge=0.0, le=2.0)
-    bd_budget_share: float = P(0.01, "share of revenue allocated per year to in-licensing payments (upfronts and "
+    bd_budget_share: float = P(0.02, "share of revenue allocated per year to in-licensing payments (upfronts and "
                                "milestones) at no revenue gap", unit="share/year", source="fitted", ge=0.0, le=0.2)
     budget_carry_months: float = P(24.0, "months of budget a BD account may hold; more goes back to the company",
                                    unit="months", ge=1.0, le=240)
@@ -452,7 +451,7 @@ class Mnc(Strict):
                            ge=0.0, le=1.0, source="ARC25, EV")
     gap_budget_elasticity: float = P(1.0, "extra BD budget per unit of revenue gap (budget x (1 + this x gap))",
                                      unit="x per share", source="assumption", ge=0.0, le=5.0)
-    gap_capacity_elasticity: float = P(1.0, "extra BD capacity per unit of revenue gap", unit="x per share",
+    gap_capacity_elasticity: float = P(1.0, "extra BD capacity and search effort per unit of revenue gap", unit="x per share",
                                        ge=0.0, le=5.0)
     urgency_gain: float = P(1.0, "extra willingness to pay per unit of revenue gap", unit="x per share",
                             source="assumption", ge=0.0, le=5.0)
@@ -499,7 +498,6 @@ class Mnc(Strict):
     off_focus_fit: float = P(0.7, "value of an asset outside a buyer's focus areas relative to one inside",
                              unit="x", ge=0.0, le=1.0)
 
-    @model_validator(mode="after")
     def _tables(self) -> "Mnc":
         _check_keys(self.data_weight, STAGES, "mnc.data_weight", complete=True)
         _check_range(self.data_weight, "mnc.data_weight", 0.0, 1.0)
@@ -539,8 +537,7 @@ class Incubators(Strict):
                                 "patient 30-50% of an MNC's)", unit="x", ge=1.0, le=10.0, source="ARC25")
     speed: float = P(0.85, "NewCo development durations relative to typical", unit="x", ge=0.1, le=3.0)
 
-    @model_validator(mode="after")
-    def _stages(self) -> "Incubators":
+    def _tables(self) -> "Incubators":
         _check_stage(self.max_stage, "incubator.max_stage")
         _check_stage(self.exit_stage, "incubator.exit_stage")
         return self
@@ -618,7 +615,6 @@ class Market(Strict):
     sales_milestone_months: int = P(24, "months after approval at which the sales milestone is paid",
                                     unit="months", ge=0, le=240)
 
-    @model_validator(mode="after")
     def _tables(self) -> "Market":
         if self.upfront_share_approved < self.upfront_share_preclinical:
             raise ValueError("market.upfront_share_approved must be at least market.upfront_share_preclinical "
@@ -626,7 +622,7 @@ class Market(Strict):
         for label, allowed in [("diligence_stage_factor", STAGES), ("diligence_novelty_factor", NOVELTIES),
                                ("royalty_rate", STAGES)]:
             _check_keys(getattr(self, label), allowed, f"market.{label}", complete=True)
-            _check_range(getattr(self, label), f"market.{label}", 0.0, 1.0 if label == "royalty_rate" else 10.0)
+            _check_range(getattr(self, label), f"market.{label}", 0.0, 1.0 if label == "royalty_rate" else None)
         _check_monotone(self.royalty_rate, STAGES, "market.royalty_rate", rising=True)
         return self
 
@@ -701,6 +697,8 @@ class Scenario(Strict):
     def _check(self) -> "Scenario":
         if month_index(self.end) < month_index(self.start):
             raise ValueError(f"end {self.end} is before start {self.start}; end must be on or after start")
+        for section in (self.assets, self.biotech, self.mnc, self.incubator, self.market):
+            section._tables()
         return self
 
 

@@ -191,6 +191,11 @@ class Buyer(mesa.Agent):
         return np.zeros(js.size)
 
     @classmethod
+    def search_effort(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
+        """How hard each BD team searches, relative to the kind's normal (scales ``attention``)."""
+        return np.ones(js.size)
+
+    @classmethod
     def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         """(buyers, stages) willingness to buy by stage this month."""
         raise NotImplementedError
@@ -201,7 +206,7 @@ class Buyer(mesa.Agent):
         v, a = model.params.valuation, model.assets
         area = a.area[offers.asset]
         focus = model.buyers.focus[js][:, area].T
-        attention = v.attention * np.where(focus, 1.0, v.scouting)
+        attention = v.attention * np.where(focus, 1.0, v.scouting) * cls.search_effort(model, js)[None, :]
         seen = model.rng.random(focus.shape) < attention
         seen &= cls.packages[offers.package][:, None]
         seen &= offers.seller[:, None] != model.buyers.row[js][None, :]

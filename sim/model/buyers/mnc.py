@@ -9,7 +9,7 @@ Design notes:
   draw their exposure around revenue_gap).
 - Money. Revenue falls by a product's sales when it loses exclusivity (dated, [EV]). The
   BD allocation is bd_budget_share * revenue * (1 + gap_budget_elasticity * gap) a year, and
-  BD capacity rises with the gap likewise: a deeper cliff buys more and pays more.
+  BD capacity and search effort rise with the gap likewise: a deeper cliff buys more and pays more.
 - Appetite by stage follows the home culture (RT23: US buys earliest; EU, JP, KR wait for
   phase 2 proof of concept), lifted for early assets as internal early R&D is cut
   (ARC25: large pharma's share of sponsored oncology trials fell from 60% to 28%):
@@ -88,13 +88,19 @@ class Mnc(Buyer):
     @classmethod
     def budget(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         p = model.params.mnc
-        revenue = model.firms.revenue[model.buyers.row[js]]
+        rows = model.buyers.row[js]
+        revenue = model.firms.revenue[rows] + model.firms.licensed_sales[rows]
         return revenue * p.bd_budget_share / 12.0 * (1.0 + p.gap_budget_elasticity * cls.gap(model, js))
 
     @classmethod
     def capacity(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         p = model.params.mnc
         return cls.deals_per_year(model) / 12.0 * (1.0 + p.gap_capacity_elasticity * cls.gap(model, js))
+
+    @classmethod
+    def search_effort(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
+        # A BD team facing a revenue gap searches harder, as it starts more diligence.
+        return 1.0 + model.params.mnc.gap_capacity_elasticity * cls.gap(model, js)
 
     @classmethod
     def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:

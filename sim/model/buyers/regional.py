@@ -38,7 +38,8 @@ class RegionalLicensee(Buyer):
 
     @classmethod
     def budget(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
-        return model.firms.revenue[model.buyers.row[js]] * model.params.mnc.bd_budget_share / 12.0
+        rows = model.buyers.row[js]
+        return (model.firms.revenue[rows] + model.firms.licensed_sales[rows]) * model.params.mnc.bd_budget_share / 12.0
 
     @classmethod
     def capacity(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:

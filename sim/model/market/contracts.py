@@ -7,7 +7,8 @@ Design notes:
   from later allocations (nobody spends money it does not have).
 - Royalties. After approval the licensee's sales in its territory ramp up over
   ``launch_ramp_months``; it pays the royalty on them out of that revenue (declared:
-  ``revenue``). The originator keeps its China margin on China sales.
+  ``revenue``), and the sales add to the revenue its BD budget is a share of (in-licensing
+  refills a patent-cliff gap). The originator keeps its China margin on China sales.
 - Ends. A deal ends (ARC25: failed trials, regulatory change, buyer strategy shifts):
   * when its programme fails a trial (``failed_trial``);
   * when the licensee returns the rights for strategy reasons, at a yearly hazard that is
@@ -130,6 +131,8 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     sales = a.peak_sales(assets) / 12.0 * ramp * (led.regions[on_market] @ p.development.region_share)
     royalty = led.royalty[on_market] * sales
     payers, payees = holder(model, on_market), led.licensor[on_market]
+    # In-licensed launches refill the licensee's revenue (and so its BD budget): a year's worth.
+    f.licensed_sales[: f.n] = np.bincount(payers, weights=12.0 * sales, minlength=f.n)
     # The royalty is paid out of the licensee's product revenue (declared), not its BD budget.
     f.source(payers, royalty, "revenue")
     f.transfer_many(payers, payees, royalty, "royalty")
