@@ -37,6 +37,7 @@ class Status(IntEnum):
     active = 0
     failed = 1
     withdrawn = 2  # its biotech folded with the programme unlicensed
+    lapsed = 3  # a product past its market exclusivity: generics take its sales
 
 
 class AssetTable:

@@ -8,7 +8,10 @@ Design notes (vectorised over every living biotech; runway = cash / monthly burn
   while the pool lasts:  round = size * e^(gain * (best stage - 1)) * funding^elasticity * LogN.
 - Burn and folding. Burn = overhead + the China-run cost of programmes it develops (its
   share after licensing). A biotech that cannot pay its burn, and is not in licensing talks,
-  folds: its cash is liquidated and unlicensed programmes stop.
+  folds: its cash is liquidated and unlicensed programmes stop. One left with no rights in
+  any active programme winds down the same way (its investors take back what is left), and
+  one whose products earn more than it spends pays cash beyond ``cash_hold_months`` of burn
+  to its shareholders.
 - Gating. A finished stage leads into a costlier one only with gate_runway months of cash at
   the new burn; otherwise, or while it is in licensing talks (the buyer will design the next
   trial, RT23), the programme reads out and waits at the gate (QM24: programmes are shopped
@@ -142,9 +145,22 @@ def pay_burn(model: "LicensingMarket") -> int:
     in_talks = np.zeros(f.n, dtype=bool)
     in_talks[model.talks.seller[: model.talks.n]] = True
     broke = alive[(paid < burn) & ~in_talks[alive]]
-    if broke.size:
-        fold(model, broke)
-    return int(broke.size)
+    # A biotech left with no programme of its own and none in its deals' hands winds down: its
+    # investors take back what is left rather than pay overhead for nothing.
+    a = model.assets
+    active = a.status[: a.n] == Status.active
+    own = a.originator[: a.n][active & (a.rights[: a.n] == a.originator[: a.n, None]).any(axis=1)]
+    has_programme = np.zeros(f.n, dtype=bool)
+    has_programme[own] = True
+    empty = alive[~has_programme[alive] & ~in_talks[alive]]
+    gone = np.union1d(broke, empty)
+    if gone.size:
+        fold(model, gone)
+    # Income beyond cash_hold_months of burn goes to shareholders.
+    alive = f.of_kind(Kind.biotech)
+    excess = np.maximum(f.cash[alive] - model.params.finance.cash_hold_months * f.burn[alive], 0.0)
+    f.sink(alive, excess, "distribution")
+    return int(gone.size)
 
 
 def fold(model: "LicensingMarket", rows: np.ndarray) -> None:

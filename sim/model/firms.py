@@ -5,7 +5,7 @@ licensee) is one row of typed columns; the Mesa agent of that firm reads its row
 is a column of the same table (US dollars, float64). Money moves between rows by
 ``transfer``, or crosses the model's boundary through a declared ``source`` (financing
 rounds, revenue allocated to BD, fund raises, product revenue) or ``sink`` (R&D spend,
-budget returned, liquidation). Nobody can spend what it does not have: ``transfer``
+budget returned, liquidation, distribution to shareholders). Nobody can spend what it does not have: ``transfer``
 and ``sink`` refuse an amount above the payer's cash (:class:`Overdraft`), so every
 payment decision must check affordability first. The books balance when
 
@@ -23,7 +23,7 @@ import numpy as np
 
 #: The declared flows across the model's boundary; any other label is a programming error.
 SOURCES = ("financing", "revenue", "fund_raise")
-SINKS = ("rd_spend", "budget_return", "liquidation")
+SINKS = ("rd_spend", "budget_return", "liquidation", "distribution")
 
 
 class Kind(IntEnum):

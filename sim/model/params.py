@@ -45,6 +45,7 @@ class DevelopmentParams:
     product_value_multiple: float
     china_margin: float
     launch_ramp_months: float
+    exclusivity_months: float
     area_mix: np.ndarray
     modality_mix: np.ndarray
     novelty_mix: np.ndarray
@@ -88,6 +89,7 @@ class FinanceParams:
     overhead: float
     initial_runway_months: float
     entrant_runway_months: float
+    cash_hold_months: float
     partnership_first_share: float
     valuation_spread: float
 
@@ -257,6 +259,7 @@ class Params:
             novelty_value=novelty_value, quality_sd=a.quality_sd, region_share=region / region.sum(),
             discount_rate=k.discount_rate, product_value_multiple=k.product_value_multiple,
             china_margin=a.china_margin, launch_ramp_months=a.launch_ramp_months,
+            exclusivity_months=a.exclusivity_months,
             area_mix=_norm(_by(a.area_mix, AREAS)), modality_mix=_norm(_by(a.modality_mix, MODALITIES)),
             novelty_mix=_norm(_by(a.novelty_mix, NOVELTIES)), global_data_share=a.global_data_share,
             core_share=a.core_share, core_value_tilt=a.core_value_tilt,
@@ -274,7 +277,7 @@ class Params:
             opportunistic_months=b.opportunistic_months, rate=b.financing_rate, round_size=b.round_size_usd,
             round_stage_gain=b.round_size_stage_gain, round_elasticity=b.round_size_elasticity,
             round_spread=b.round_size_spread, overhead=b.overhead_usd, initial_runway_months=b.initial_runway_months,
-            entrant_runway_months=b.entrant_runway_months, partnership_first_share=b.partnership_first_share,
+            entrant_runway_months=b.entrant_runway_months, cash_hold_months=b.cash_hold_months, partnership_first_share=b.partnership_first_share,
             valuation_spread=b.valuation_spread,
         )
         seller = SellerParams(

@@ -297,6 +297,9 @@ class Assets(Strict):
                             unit="share", ge=0.0, le=1.0)
     launch_ramp_months: float = P(60.0, "months from approval to peak sales (linear ramp)", unit="months", ge=1.0,
                                   le=240)
+    exclusivity_months: float = P(168.0, "months a product sells after approval before it loses exclusivity "
+                                  "(Keytruda: approved Sept 2014, exclusivity to Dec 2028)", unit="months",
+                                  source="EV (dates); FDA approval date", ge=12.0, le=480)
 
     def _tables(self) -> "Assets":
         for label, allowed in [("initial_stage_mix", STAGES), ("area_mix", AREAS), ("modality_mix", MODALITIES),
@@ -385,6 +388,9 @@ class Biotechs(Strict):
                                       unit="months", ge=0.0, le=120)
     pause_runway_months: float = P(12.0, "below this runway non-core unlicensed programmes are paused",
                                    unit="months", ge=0.0, le=120)
+    cash_hold_months: float = P(60.0, "most months of burn a biotech keeps in cash: product and royalty income "
+                                "beyond it goes to its shareholders (distribution), so a firm with products does not "
+                                "hoard without limit", unit="months", ge=12.0, le=600)
     gate_runway_months: float = P(12.0, "a biotech starts a new clinical phase only with this runway at the new "
                                   "burn; otherwise the programme waits at the gate", unit="months", ge=0.0, le=120,
                                   source="QM24, ARC25")

@@ -16,6 +16,7 @@ Design notes:
   * when trust in China data falls below what licensees expected (a regulatory or
     data-compliance shock) on programmes resting on China-only data:
     h = regulatory_hazard * (expected trust - trust).
+  * when the product loses exclusivity (``exclusivity_lost``), as its sales end.
   Returned deals (strategy, regulatory) give the rights back to the licensor: that is RT23's
   "returned" count (10 of 149 in 2018-2023). A failed trial is not a return.
 """
@@ -112,6 +113,14 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     a, led, f, p = model.assets, model.ledger, model.firms, model.params
     n = a.n
     approved = np.flatnonzero((a.status[:n] == Status.active) & (a.stage[:n] == APPROVED))
+    # Products that lose exclusivity stop earning; the deals on them run out.
+    lapsing = approved[model.month - a.approved_month[approved] >= p.development.exclusivity_months]
+    if lapsing.size:
+        a.status[lapsing] = Status.lapsed
+        live = led.live()
+        for deal in live[np.isin(led.asset[live], lapsing)]:
+            led.terminate(int(deal), model.date, "exclusivity_lost")
+        approved = np.setdiff1d(approved, lapsing)
     if approved.size == 0:
         return
     ramp = np.clip((model.month - a.approved_month[approved]) / p.development.launch_ramp_months, 0.0, 1.0)
