@@ -238,3 +238,15 @@ def test_select_top_keeps_the_candidate_that_passes_most_on_held_out_replication
     assert "held-out validation" in (out / "best_params.yaml").read_text()
     confirm = pd.read_csv(out / "scorecard_confirm.csv")
     assert int(confirm.loc[confirm["gate"], "passed"].sum()) == best_passed
+
+
+def test_selection_seeds_are_disjoint_from_validates_and_the_fits():
+    from sim.analysis.calibration import selection_seed
+    from sim.model.run import replication_seeds
+
+    fit, scenario = 20240601, 20180101
+    sel = selection_seed(fit, scenario)
+    assert sel not in (fit, scenario)
+    assert selection_seed(scenario - 1, scenario) != scenario  # never validate's root
+    chosen = set(replication_seeds(sel, 20))
+    assert chosen.isdisjoint(replication_seeds(scenario, 60)) and chosen.isdisjoint(replication_seeds(fit, 20))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sim.model.assets import Status
 from sim.model.biotech import Biotech
-from sim.model.buyers import BUYER_KINDS, Incubator, Mnc
+from sim.model.buyers import BUYER_KINDS, Mnc
 from sim.model.firms import SINKS, SOURCES, Kind, Overdraft
 from sim.model.invariants import InvariantError, check_invariants
 from sim.model.model import MONTHLY_COLUMNS, LicensingMarket

@@ -35,7 +35,8 @@ Method
   nested patch to paste into the scenario), ``scorecard.csv`` (the best candidate's scorecard),
   and with ``confirm_replications`` also ``scorecard_confirm.csv``: the best candidate rerun
   with more replications, since the best of many noisy candidates flatters itself. With
-  ``select_top`` K > 1 the K lowest-loss trials are all rerun on those held-out replications and
+  ``select_top`` K > 1 the K lowest-loss trials are all rerun on those held-out replications (root
+  seed: the experiment's + 1, disjoint from the scenario's seed that ``licsim validate`` reports on) and
   the one passing most targets is kept (``selection.csv``; ties: lower held-out loss).
 """
 
@@ -364,6 +365,12 @@ def _trial_overrides(trial: Any, names: list[str]) -> dict[str, Any]:
     return {k: values[k] for k in names if k in values}
 
 
+def selection_seed(experiment_seed: int, scenario_seed: int) -> int:
+    """Root seed of the selection replications: disjoint from the fit's and from validate's."""
+    seed = experiment_seed + 1
+    return seed + 1 if seed == scenario_seed else seed
+
+
 def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int],
                    chosen: int | None = None, selection_note: str = "") -> CalibrationResult | None:
     from optuna.trial import TrialState
@@ -554,13 +561,14 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         from sim.io import write_csv
 
         # The fit sees only `replications` seeds, so the lowest loss can be luck. Rerun the best
-        # `select_top` candidates on held-out replications (the scenario's own seeds, as validate
-        # uses) and keep the one that passes most targets there. Ties go to the lower loss over all
+        # `select_top` candidates on held-out selection replications (root: the experiment seed
+        # + 1, never the scenario's seed that `licsim validate` reports on, so the reported
+        # scorecard is not selected on) and keep the one that passes most targets there. Ties go to the lower loss over all
         # the replications a candidate was scored on (fit and held out, weighted by their number):
         # with a dozen candidates, the lowest held-out loss alone is itself partly luck.
         done = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
                       key=lambda t: (t.value, t.number))[: max(1, spec.select_top)]
-        conf_seeds = replication_seeds(full.seed, n_confirm)
+        conf_seeds = replication_seeds(selection_seed(spec.seed, full.seed), n_confirm)
         scored = []
         pool = make_executor(workers) if workers > 1 else None  # one pool for every candidate
         try:
@@ -586,8 +594,8 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
                     f"pass on {n_confirm} replications (selection.csv).\n")
             res = _write_outputs(study, exp, out, seeds, chosen=pick.number, selection_note=note) or res
         write_csv(card.table, out / "scorecard_confirm.csv")
-        print_scorecard(card, console, title=f"trial {pick.number} on {n_confirm} held-out replications "
-                                             f"(the scenario's root seed {full.seed}, as validate uses)")
+        print_scorecard(card, console, title=f"trial {pick.number} on {n_confirm} selection replications (root seed "
+                                             f"{selection_seed(spec.seed, full.seed)}, not validate's {full.seed})")
         res.confirm = card
     console.print(f"wrote {out}/best_params.yaml, loss_history.csv, scorecard.csv")
     return res

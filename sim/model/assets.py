@@ -18,26 +18,18 @@ read out at a stage gate (``read_out``) counts that stage's odds as won.
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import numpy as np
 
+from sim.model.codes import ACTIVE, APPROVED, PHASE2, Status  # noqa: F401  (Status re-exported)
 from sim.model.params import DevelopmentParams
-from sim.scenarios.schema import REGIONS, Stage
+from sim.scenarios.schema import REGIONS
 
 N_REGIONS = len(REGIONS)
 CN = REGIONS.index("CN")
 US = REGIONS.index("US")
 EX_CN = np.array([r != "CN" for r in REGIONS])
 US_EU_JP = np.array([r in ("US", "EU", "JP") for r in REGIONS])
-APPROVED = int(Stage.approved)
-
-
-class Status(IntEnum):
-    active = 0
-    failed = 1
-    withdrawn = 2  # its biotech folded with the programme unlicensed
-    lapsed = 3  # a product past its market exclusivity: generics take its sales
+APPROVED = int(APPROVED)
 
 
 class AssetTable:
@@ -59,6 +51,10 @@ class AssetTable:
         for name in self.BOOL:
             setattr(self, name, np.zeros(capacity, dtype=bool))
         self.rights = np.full((capacity, N_REGIONS), -1, dtype=np.int32)
+        # Months from the start of each stage to approval, and years from preclinical to each stage's end.
+        self._to_approval = np.cumsum(np.concatenate([[0.0], params.duration[:APPROVED]]))
+        self._stage_end_years = np.cumsum(params.duration[:APPROVED]) / 12.0
+        self._stage_start_years = np.concatenate([[0.0], self._stage_end_years])
 
     def _grow(self, extra: int) -> None:
         cap = self.stage.size
@@ -88,7 +84,7 @@ class AssetTable:
         self.originator[ids] = owners
         self.developer[ids] = owners
         self.stage[ids] = stage
-        self.status[ids] = Status.active
+        self.status[ids] = ACTIVE
         self.area[ids] = rng.choice(p.area_mix.size, size=k, p=p.area_mix)
         self.modality[ids] = rng.choice(p.modality_mix.size, size=k, p=p.modality_mix)
         tilt = p.novelty_mix * np.exp(innovation[0] * (1.5 - np.arange(p.novelty_mix.size)))
@@ -114,7 +110,7 @@ class AssetTable:
     def start_stage(self, rng: np.random.Generator, ids: np.ndarray, china_speed: float) -> None:
         """Draw the duration of the stage each programme has just entered."""
         stage = self.stage[ids].astype(int)
-        china_run = (self.developer[ids] == self.originator[ids]) & (stage <= Stage.phase2)
+        china_run = (self.developer[ids] == self.originator[ids]) & (stage <= PHASE2)
         factor = np.where(china_run, china_speed, 1.0) * self.speed[ids]
         self.duration[ids] = self.p.duration[stage] * factor * rng.lognormal(0.0, self.p.duration_spread, ids.size)
         self.progress[ids] = 0.0
@@ -143,7 +139,7 @@ class AssetTable:
 
     def years_to_launch(self, ids: np.ndarray) -> np.ndarray:
         stage = self.stage[ids].astype(int)
-        ahead = np.cumsum(np.r_[0.0, self.p.duration[:APPROVED]])  # months from each stage's start to approval
+        ahead = self._to_approval
         later = ahead[APPROVED] - ahead[np.minimum(stage + 1, APPROVED)]
         current = np.where(stage < APPROVED, np.maximum(self.duration[ids] - self.progress[ids], 0.0), 0.0)
         return (later + current) / 12.0
@@ -175,8 +171,8 @@ class AssetTable:
         stage = self.stage[ids].astype(int)
         odds = self.stage_odds(ids)[:, :APPROVED]
         reach = np.cumprod(odds, axis=1)  # chance of completing stage s
-        when = np.cumsum(p.duration[:APPROVED]) / 12.0  # years to the end of stage s from preclinical start
-        start = np.r_[0.0, when][stage]
+        when = self._stage_end_years  # years to the end of stage s from preclinical start
+        start = self._stage_start_years[stage]
         disc = (1.0 + p.discount_rate) ** (-np.maximum(when[None, :] - start[:, None], 0.0))
         cols = np.arange(APPROVED)
         ahead = cols[None, :] >= stage[:, None]

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.model.assets import APPROVED, EX_CN, Status
+from sim.model.codes import ACTIVE, BIOTECH, PHASE3, WITHDRAWN
+from sim.model.assets import APPROVED, EX_CN
 from sim.model.firms import Kind
-from sim.scenarios.schema import Stage
 
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
@@ -75,7 +75,7 @@ class Biotech(mesa.Agent):
         """Ids of its active programmes."""
         a = self.model.assets
         n = a.n
-        return np.flatnonzero((a.originator[:n] == self.row) & (a.status[:n] == Status.active))
+        return np.flatnonzero((a.originator[:n] == self.row) & (a.status[:n] == ACTIVE))
 
     @property
     def deals(self) -> np.ndarray:
@@ -96,11 +96,11 @@ def refresh_burn(model: "LicensingMarket") -> None:
     a, f = model.assets, model.firms
     n = a.n
     orig = a.originator[:n]
-    running = (a.status[:n] == Status.active) & ~a.paused[:n] & (a.stage[:n] < APPROVED)
+    running = (a.status[:n] == ACTIVE) & ~a.paused[:n] & (a.stage[:n] < APPROVED)
     cost = model.params.development.cost[a.stage[:n].astype(int)]
     share = np.where(a.developer[:n] != orig, 1.0 - model.params.terms.licensee_cost_share, 1.0)
     burn = np.bincount(orig, weights=np.where(running, cost * share, 0.0), minlength=f.n)
-    is_bt = (f.kind[: f.n] == Kind.biotech) & f.alive[: f.n]
+    is_bt = (f.kind[: f.n] == BIOTECH) & f.alive[: f.n]
     f.burn[: f.n] = np.where(is_bt, burn + model.params.finance.overhead, f.burn[: f.n])
 
 
@@ -108,7 +108,7 @@ def finance(model: "LicensingMarket") -> None:
     """Investors fund the most attractive biotechs seeking money while this month's pool lasts."""
     p, f = model.params.finance, model.firms
     pool = model.financing_left
-    alive = f.of_kind(Kind.biotech)
+    alive = f.of_kind(BIOTECH)
     if alive.size == 0 or pool <= 0:
         return
     funding = model.drivers_now["funding"]
@@ -138,7 +138,7 @@ def pay_burn(model: "LicensingMarket") -> int:
     """Biotechs pay their burn; those that cannot (and are not in talks) fold. Returns how many folded."""
     refresh_burn(model)
     f = model.firms
-    alive = f.of_kind(Kind.biotech)
+    alive = f.of_kind(BIOTECH)
     burn = f.burn[alive]
     paid = np.minimum(burn, f.cash[alive])
     f.sink(alive, paid, "rd_spend")
@@ -148,7 +148,7 @@ def pay_burn(model: "LicensingMarket") -> int:
     # A biotech left with no programme of its own and none in its deals' hands winds down: its
     # investors take back what is left rather than pay overhead for nothing.
     a = model.assets
-    active = a.status[: a.n] == Status.active
+    active = a.status[: a.n] == ACTIVE
     own = a.originator[: a.n][active & (a.rights[: a.n] == a.originator[: a.n, None]).any(axis=1)]
     has_programme = np.zeros(f.n, dtype=bool)
     has_programme[own] = True
@@ -157,7 +157,7 @@ def pay_burn(model: "LicensingMarket") -> int:
     if gone.size:
         fold(model, gone)
     # Income beyond cash_hold_months of burn goes to shareholders.
-    alive = f.of_kind(Kind.biotech)
+    alive = f.of_kind(BIOTECH)
     excess = np.maximum(f.cash[alive] - model.params.finance.cash_hold_months * f.burn[alive], 0.0)
     f.sink(alive, excess, "distribution")
     return int(gone.size)
@@ -170,9 +170,9 @@ def fold(model: "LicensingMarket", rows: np.ndarray) -> None:
     f.sink(rows, f.cash[rows].copy(), "liquidation")
     f.burn[rows] = 0.0
     n = a.n
-    gone = np.isin(a.originator[:n], rows) & (a.status[:n] == Status.active)
+    gone = np.isin(a.originator[:n], rows) & (a.status[:n] == ACTIVE)
     orphan = gone & (a.developer[:n] == a.originator[:n])
-    a.status[:n][orphan] = Status.withdrawn
+    a.status[:n][orphan] = WITHDRAWN
     a.in_talks[:n][orphan] = False
     for r in rows:
         agent = model.biotech_agents.pop(int(r), None)
@@ -183,7 +183,7 @@ def fold(model: "LicensingMarket", rows: np.ndarray) -> None:
 def best_programmes(model: "LicensingMarket", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stage and quality of each biotech's most advanced active programme (stage -1 if none)."""
     a, f = model.assets, model.firms
-    idx = np.flatnonzero(a.status[: a.n] == Status.active)
+    idx = np.flatnonzero(a.status[: a.n] == ACTIVE)
     key = a.stage[idx].astype(float) + 0.01 * np.tanh(a.quality[idx])
     best_key = np.full(f.n, -1.0)
     np.maximum.at(best_key, a.originator[idx], key)
@@ -197,14 +197,14 @@ def gated(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
     """Which of the programmes ``ids`` (whose stage has just ended) must wait at the gate."""
     a, f, p = model.assets, model.firms, model.params.seller
     orig = a.originator[ids]
-    self_run = (a.developer[ids] == orig) & (f.kind[orig] == Kind.biotech)
+    self_run = (a.developer[ids] == orig) & (f.kind[orig] == BIOTECH)
     stage = a.stage[ids].astype(int)
     cost = model.params.development.cost
     extra = cost[np.minimum(stage + 1, APPROVED)] - cost[stage]
     with np.errstate(divide="ignore", invalid="ignore"):
         runway_next = f.cash[orig] / np.maximum(f.burn[orig] + extra, 1e-9)
     short = runway_next < p.gate_runway_months
-    return self_run & (stage < Stage.phase3) & (short | a.in_talks[ids])
+    return self_run & (stage < PHASE3) & (short | a.in_talks[ids])
 
 
 def paused(model: "LicensingMarket") -> np.ndarray:
@@ -212,12 +212,12 @@ def paused(model: "LicensingMarket") -> np.ndarray:
     a, f = model.assets, model.firms
     n = a.n
     orig = a.originator[:n]
-    self_run = (a.developer[:n] == orig) & (f.kind[orig] == Kind.biotech)
+    self_run = (a.developer[:n] == orig) & (f.kind[orig] == BIOTECH)
     return self_run & ~a.core[:n] & (f.runway(orig) < model.params.seller.pause_runway_months)
 
 
 def distressed(model: "LicensingMarket", rows: np.ndarray) -> np.ndarray:
-    return (model.firms.kind[rows] == Kind.biotech) & (
+    return (model.firms.kind[rows] == BIOTECH) & (
         model.firms.runway(rows) < model.params.seller.distress_runway_months)
 
 
@@ -227,8 +227,8 @@ def choose_offers(model: "LicensingMarket") -> np.ndarray:
     n = a.n
     orig = a.originator[:n]
     ex_cn_free = (a.rights[:n][:, EX_CN] == orig[:, None]).any(axis=1)
-    cand = (a.status[:n] == Status.active) & ~a.in_talks[:n] & f.alive[orig] & ex_cn_free
-    cand &= f.kind[orig] == Kind.biotech
+    cand = (a.status[:n] == ACTIVE) & ~a.in_talks[:n] & f.alive[orig] & ex_cn_free
+    cand &= f.kind[orig] == BIOTECH
     ids = np.flatnonzero(cand)
     if ids.size == 0:
         return ids

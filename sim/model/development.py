@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.codes import ACTIVE, BIOTECH, FAILED, INCUBATOR, PHASE2
 from sim.model import biotech
-from sim.model.assets import APPROVED, Status
-from sim.model.firms import Kind
+from sim.model.assets import APPROVED
 from sim.model.market import contracts
-from sim.scenarios.schema import Stage
 
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
@@ -34,7 +33,7 @@ def newco_funding(model: "LicensingMarket", running: np.ndarray) -> np.ndarray:
     """Incubators pay their NewCos' month at US cost; returns the NewCo programmes left unfunded."""
     a, f, p = model.assets, model.firms, model.params
     dev = a.developer[: a.n]
-    newco = running & (f.kind[dev] == Kind.incubator)
+    newco = running & (f.kind[dev] == INCUBATOR)
     ids = np.flatnonzero(newco)
     unfunded = np.zeros(a.n, dtype=bool)
     if ids.size == 0:
@@ -58,7 +57,7 @@ def newco_funding(model: "LicensingMarket", running: np.ndarray) -> np.ndarray:
 def develop(model: "LicensingMarket") -> None:
     a, f = model.assets, model.firms
     n = a.n
-    active = (a.status[:n] == Status.active) & (a.stage[:n] < APPROVED)
+    active = (a.status[:n] == ACTIVE) & (a.stage[:n] < APPROVED)
     # Programmes waiting at a gate move on once it clears.
     waiting = np.flatnonzero(active & a.read_out[:n])
     clear = waiting[~biotech.gated(model, waiting)] if waiting.size else waiting
@@ -76,10 +75,10 @@ def develop(model: "LicensingMarket") -> None:
     a.paused[up[wait]] = True
     move = np.concatenate([up[~wait], clear])
     record_readouts(model, up, down)
-    a.status[down] = Status.failed
+    a.status[down] = FAILED
     a.in_talks[down] = False
     a.stage[move] += 1
-    a.global_data[move] |= f.kind[a.developer[move]] != Kind.biotech
+    a.global_data[move] |= f.kind[a.developer[move]] != BIOTECH
     a.approved_month[move[a.stage[move] == APPROVED]] = model.month
     a.start_stage(model.rng, move, model.china_speed)
     contracts.on_advance(model, move)
@@ -89,10 +88,10 @@ def develop(model: "LicensingMarket") -> None:
 def record_readouts(model: "LicensingMarket", up: np.ndarray, down: np.ndarray) -> None:
     """Clinical experience (phase 2 on) and the global track record of licensed China programmes."""
     a, f = model.assets, model.firms
-    late_up, late_down = up[a.stage[up] >= Stage.phase2], down[a.stage[down] >= Stage.phase2]
+    late_up, late_down = up[a.stage[up] >= PHASE2], down[a.stage[down] >= PHASE2]
     model.clinical_experience += float(late_up.size + late_down.size)
 
     def abroad(ids: np.ndarray) -> int:
-        return int(((f.kind[a.originator[ids]] == Kind.biotech) & (f.kind[a.developer[ids]] != Kind.biotech)).sum())
+        return int(((f.kind[a.originator[ids]] == BIOTECH) & (f.kind[a.developer[ids]] != BIOTECH)).sum())
 
     model.beliefs.record_readouts(abroad(late_up), abroad(late_down))

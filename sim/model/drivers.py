@@ -51,20 +51,5 @@ class DriverPaths:
     def build(cls, drivers: Drivers, start: str, n_months: int) -> "DriverPaths":
         return cls(**{name: driver_series(getattr(drivers, name), start, n_months) for name in DRIVER_NAMES})
 
-    def outlook(self, name: str, months: float) -> np.ndarray:
-        """A driver averaged over each month and the ``months`` after it (held flat past the end):
-        what someone pricing on the climate of the coming months expects. A fractional ``months``
-        gives the last month that fraction of a weight, so the mean moves smoothly with it."""
-        x = getattr(self, name)
-        if months <= 0:
-            return x.copy()
-        whole = int(np.floor(months))
-        weights = np.r_[np.ones(whole + 1), months - whole]
-        padded = np.concatenate([x, np.full(whole + 1, x[-1])])
-        out = np.zeros(x.size)
-        for k, w in enumerate(weights):
-            out += w * padded[k:k + x.size]
-        return out / weights.sum()
-
     def at(self, month: int) -> dict[str, float]:
         return {name: float(getattr(self, name)[month]) for name in DRIVER_NAMES}

@@ -17,23 +17,13 @@ which :func:`sim.model.invariants.check_invariants` asserts after every step in 
 from __future__ import annotations
 
 from collections import defaultdict
-from enum import IntEnum
-
 import numpy as np
+
+from sim.model.codes import Kind  # noqa: F401  (re-exported)
 
 #: The declared flows across the model's boundary; any other label is a programming error.
 SOURCES = ("financing", "revenue", "fund_raise")
 SINKS = ("rd_spend", "budget_return", "liquidation", "distribution")
-
-
-class Kind(IntEnum):
-    """Firm kinds; names are the labels used in the deal ledger."""
-
-    biotech = 0
-    mnc = 1
-    mid_size = 2
-    incubator = 3
-    regional = 4
 
 
 class Overdraft(RuntimeError):

@@ -22,13 +22,14 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.model.codes import ACTIVE, BIOTECH
 from sim.model import development, sector
-from sim.model.assets import AssetTable, Status
+from sim.model.assets import AssetTable
 from sim.model.biotech import Biotech, refresh_burn
 from sim.model.buyers import BUYER_KINDS, BuyerTable
 from sim.model.drivers import DriverPaths
 from sim.model.expectations import Beliefs
-from sim.model.firms import FirmTable, Kind
+from sim.model.firms import FirmTable
 from sim.model.ledger import Ledger
 from sim.model.market import contracts, diligence, matching
 from sim.model.market.diligence import TalksTable
@@ -160,13 +161,13 @@ class LicensingMarket(mesa.Model):
 
     def _record(self) -> None:
         d, f = self.drivers_now, self.firms
-        alive = f.of_kind(Kind.biotech)
+        alive = f.of_kind(BIOTECH)
         buyers = self.buyers.row
         a = self.assets
         self.current = dict(zip(MONTHLY_COLUMNS, (
             self.date, d["funding"], d["trust"], d["patent_cliff"], d["us_venture"], d["rd_externalisation"],
             self.beliefs.trust, self.beliefs.funding.expected, int(alive.size),
-            int((a.status[: a.n] == Status.active).sum()), self.month_raised, self.month_rounds, self.month_offers,
+            int((a.status[: a.n] == ACTIVE).sum()), self.month_raised, self.month_rounds, self.month_offers,
             self.talks.n, self.month_deals, self.month_upfront, float(f.cash[alive].sum()),
             float(f.cash[buyers].sum()), self.month_folded, self.month_new, self.month_started, self.month_failed,
             self.month_returned,
@@ -202,7 +203,7 @@ class LicensingMarket(mesa.Model):
         return self.ledger.frame()
 
     def biotech_runways(self) -> np.ndarray:
-        return self.firms.runway(self.firms.of_kind(Kind.biotech))
+        return self.firms.runway(self.firms.of_kind(BIOTECH))
 
     @property
     def buyer_agents(self) -> list:

@@ -286,7 +286,7 @@ class Params:
             hold_runway_months=b.hold_runway_months, distress_runway_months=b.distress_runway_months,
             pause_runway_months=b.pause_runway_months, gate_runway_months=b.gate_runway_months,
             own_value_share=b.own_value_share,
-            own_by_stage=b.own_value_stage_decay ** np.maximum(stage_no - int(Stage.phase1), 0),
+            own_by_stage=b.own_value_stage_decay ** np.maximum(stage_no - int(int(Stage.phase1)), 0),
             funding_elasticity_by_stage=b.funding_value_elasticity * b.funding_elasticity_stage_decay ** stage_no,
             funding_reference=b.funding_reference,
             own_novelty_ratio=_by(b.own_novelty_value, NOVELTIES) / novelty_value,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.firms import Kind
+from sim.model.codes import BIOTECH
 
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
@@ -69,7 +69,7 @@ def found(model: "LicensingMarket", count: int, initial: bool) -> np.ndarray:
     strategy = (rng.random(count) < fp.partnership_first_share).astype(np.int8)
     bd_cap = rng.beta(2.0, 2.0, size=count) * 1.5 + 0.25
     optimism = rng.lognormal(0.0, fp.valuation_spread, size=count)
-    rows = model.firms.add(int(Kind.biotech), count, cash, source=None if initial else "financing",
+    rows = model.firms.add(int(BIOTECH), count, cash, source=None if initial else "financing",
                            month=model.month, strategy=strategy, bd_cap=bd_cap, optimism=optimism)
     from sim.model.biotech import Biotech
 
@@ -96,7 +96,7 @@ def enter(model: "LicensingMarket") -> None:
 
 def discover(model: "LicensingMarket") -> None:
     s, f = model.params.sector, model.firms
-    alive = f.of_kind(Kind.biotech)
+    alive = f.of_kind(BIOTECH)
     if alive.size == 0 or s.discovery_per_year <= 0:
         return
     rate = s.discovery_per_year / 12.0 * model.drivers_now["funding"] ** s.discovery_funding_elasticity

@@ -30,7 +30,7 @@ import mesa
 import numpy as np
 
 from sim.model.firms import Kind
-from sim.scenarios.schema import AREAS, REGIONS
+from sim.scenarios.schema import AREAS
 
 if TYPE_CHECKING:
     from sim.model.market.offers import Offers

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
+from sim.model.codes import INCUBATOR
 from sim.model.buyers.base import Buyer
 from sim.model.firms import Kind
 from sim.scenarios.schema import STAGES, month_index
@@ -119,7 +120,7 @@ class Mnc(Buyer):
     def deal_type(cls, model, package, distressed, seller_kind, core_healthy_clinical) -> str:
         from sim.model.buyers.base import GLOBAL
 
-        if package == GLOBAL and (distressed or seller_kind == Kind.incubator):
+        if package == GLOBAL and (distressed or seller_kind == INCUBATOR):
             return "acquisition"
         if core_healthy_clinical and model.rng.random() < model.params.terms.co_development_propensity:
             return "co_development"

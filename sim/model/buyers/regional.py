@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.codes import FILED
 from sim.model.buyers.base import Buyer
 from sim.model.firms import Kind
-from sim.scenarios.schema import LICENSEE_REGIONS, REGIONS, STAGES, Stage
+from sim.scenarios.schema import LICENSEE_REGIONS, REGIONS, STAGES
 
 if TYPE_CHECKING:
     from sim.model.market.offers import Offers
@@ -49,7 +50,7 @@ class RegionalLicensee(Buyer):
     def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         p = model.params.regional
         stages = np.arange(len(STAGES))
-        row = np.where(stages >= p.min_stage, 1.0, 0.0) * np.where(stages >= Stage.filed, p.late_appetite, 1.0)
+        row = np.where(stages >= p.min_stage, 1.0, 0.0) * np.where(stages >= FILED, p.late_appetite, 1.0)
         return np.tile(row, (js.size, 1))
 
     @classmethod

@@ -27,10 +27,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.assets import APPROVED, CN, US, Status
-from sim.model.firms import Kind
+from sim.model.codes import ACTIVE, BIOTECH, LAPSED, PHASE2
+from sim.model.assets import APPROVED, CN, US
 from sim.model.market.terms import pay
-from sim.scenarios.schema import Stage
 
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
@@ -91,7 +90,7 @@ def terminations(model: "LicensingMarket") -> int:
     live = live[holder(model, live) == led.licensee[live]]  # only the current holder can hand rights back
     if live.size == 0:
         return 0
-    strategy = c.strategy_hazard * c.strategy_stage_decay ** (led.stage_at_signing[live] - Stage.phase2)
+    strategy = c.strategy_hazard * c.strategy_stage_decay ** (led.stage_at_signing[live] - PHASE2)
     china_only = ~a.global_data[led.asset[live]]
     regulatory = c.regulatory_hazard * model.beliefs.trust_fall * china_only
     draw = model.rng.random(live.size) * 12.0
@@ -112,11 +111,11 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     """Approved programmes earn sales: licensees pay royalties, originators keep China margins."""
     a, led, f, p = model.assets, model.ledger, model.firms, model.params
     n = a.n
-    approved = np.flatnonzero((a.status[:n] == Status.active) & (a.stage[:n] == APPROVED))
+    approved = np.flatnonzero((a.status[:n] == ACTIVE) & (a.stage[:n] == APPROVED))
     # Products that lose exclusivity stop earning; the deals on them run out.
     lapsing = approved[model.month - a.approved_month[approved] >= p.development.exclusivity_months]
     if lapsing.size:
-        a.status[lapsing] = Status.lapsed
+        a.status[lapsing] = LAPSED
         live = led.live()
         for deal in live[np.isin(led.asset[live], lapsing)]:
             led.terminate(int(deal), model.date, "exclusivity_lost")
@@ -126,7 +125,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     ramp = np.clip((model.month - a.approved_month[approved]) / p.development.launch_ramp_months, 0.0, 1.0)
     monthly = a.peak_sales(approved) / 12.0 * ramp
     cn = a.rights[approved, CN]
-    own = f.alive[cn] & (f.kind[cn] == Kind.biotech)
+    own = f.alive[cn] & (f.kind[cn] == BIOTECH)
     f.source(cn[own], p.development.china_margin * monthly[own] * p.development.region_share[CN], "revenue")
     if led.n == 0:
         return

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.assets import N_REGIONS, Status
+from sim.model.codes import ACTIVE
+from sim.model.assets import N_REGIONS
 from sim.model.buyers import BUYER_KINDS
 from sim.model.market import terms
 from sim.model.market.offers import asks
@@ -101,7 +102,7 @@ def close_talks(model: "LicensingMarket") -> None:
     a, f = model.assets, model.firms
     a.in_talks[d["asset"]] = False
     held = (a.rights[d["asset"]] == d["seller"][:, None]) | ~d["mask"]
-    valid = (a.status[d["asset"]] == Status.active) & f.alive[d["seller"]] & held.all(axis=1)
+    valid = (a.status[d["asset"]] == ACTIVE) & f.alive[d["seller"]] & held.all(axis=1)
     idx = np.flatnonzero(valid)
     if idx.size == 0:
         return
@@ -123,7 +124,14 @@ def close_talks(model: "LicensingMarket") -> None:
     agreed = ~failed & ((1.0 - p.valuation.hurdle) * true_value >= ask)
     price = np.minimum(true_value, np.maximum(ask + p.valuation.seller_power * (true_value - ask), d["rival"][idx]))
     model.month_failed += int((~agreed).sum())
-    for k in np.flatnonzero(agreed):
-        row = {name: d[name][idx[k]] for name in d}
-        if not terms.sign(model, row, float(price[k]), float(distrusted[k])):
+    ok = np.flatnonzero(agreed)
+    if ok.size == 0:
+        return
+    rows = idx[ok]
+    payout = a.milestone_payout(d["asset"][rows], p.terms.sales_milestone_share)
+    runway = f.runway(d["seller"][rows])
+    for k, row_i in enumerate(rows):
+        row = {name: d[name][row_i] for name in d}
+        if not terms.sign(model, row, float(price[ok[k]]), float(distrusted[ok[k]]), float(payout[k]),
+                          float(runway[k])):
             model.month_failed += 1

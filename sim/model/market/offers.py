@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.codes import ACTIVE, BIOTECH, INCUBATOR, PHASE1
 from sim.model import biotech
-from sim.model.assets import EX_CN, N_REGIONS, US_EU_JP, Status
+from sim.model.assets import EX_CN, N_REGIONS, US_EU_JP
 from sim.model.buyers.base import EX_CHINA, GLOBAL, REGIONAL, USEUJP
-from sim.model.firms import Kind
-from sim.scenarios.schema import LICENSEE_REGIONS, REGIONS, Stage
+from sim.scenarios.schema import LICENSEE_REGIONS, REGIONS
 
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
@@ -58,7 +58,7 @@ def build_offers(model: "LicensingMarket") -> Offers:
         pkg = np.full(ids.size, -1)
         pkg[held[:, US_EU_JP].all(axis=1)] = USEUJP
         pkg[held[:, EX_CN].all(axis=1)] = EX_CHINA
-        pkg[distressed & held.all(axis=1) & (a.stage[ids] >= Stage.phase1)] = GLOBAL
+        pkg[distressed & held.all(axis=1) & (a.stage[ids] >= PHASE1)] = GLOBAL
         main = pkg >= 0
         if main.any():
             parts.append((ids[main], owner[main], pkg[main], np.full(main.sum(), -1), PACKAGE_MASKS[pkg[main]],
@@ -73,7 +73,7 @@ def build_offers(model: "LicensingMarket") -> Offers:
                               distressed[ok]))
     n = a.n
     dev = a.developer[:n]
-    newco = (model.firms.kind[dev] == Kind.incubator) & (a.status[:n] == Status.active) & ~a.in_talks[:n]
+    newco = (model.firms.kind[dev] == INCUBATOR) & (a.status[:n] == ACTIVE) & ~a.in_talks[:n]
     newco &= a.stage[:n] >= model.params.incubator.exit_stage
     newco_ids = np.flatnonzero(newco)
     if newco_ids.size:
@@ -93,7 +93,7 @@ def build_offers(model: "LicensingMarket") -> Offers:
 def asks(model: "LicensingMarket", assets: np.ndarray, sellers: np.ndarray, value: np.ndarray) -> np.ndarray:
     """Sellers' reservation prices: a biotech's (:func:`sim.model.biotech.ask`) or a NewCo's."""
     out = value * model.params.incubator.exit_ask_share
-    bt = model.firms.kind[sellers] == Kind.biotech
+    bt = model.firms.kind[sellers] == BIOTECH
     if bt.any():
         out[bt] = biotech.ask(model, assets[bt], sellers[bt], value[bt])
     return out

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.codes import BIOTECH, INCUBATOR, PHASE1
 from sim.model.assets import APPROVED, US
 from sim.model.buyers.base import PACKAGES
 from sim.model.firms import Kind
-from sim.scenarios.schema import AREAS, MODALITIES, NOVELTIES, STAGES, Stage
+from sim.scenarios.schema import AREAS, MODALITIES, NOVELTIES, STAGES
 
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
@@ -36,18 +37,23 @@ def upfront_share(model: "LicensingMarket", stage: np.ndarray, distrusted: np.nd
     return t.upfront_by_stage[stage] * (1.0 - distrusted) ** t.upfront_distrust
 
 
-def sign(model: "LicensingMarket", talk: dict, price: float, distrusted: float) -> bool:
-    """Record a deal from a finished talk at ``price``; False if the buyer cannot pay the upfront."""
+def sign(model: "LicensingMarket", talk: dict, price: float, distrusted: float, payout: float,
+         seller_runway: float) -> bool:
+    """Record a deal from a finished talk at ``price``; False if the buyer cannot pay the upfront.
+
+    ``payout`` is :meth:`AssetTable.milestone_payout` of the programme and ``seller_runway`` the
+    seller's runway, both this month.
+    """
     p, a, f = model.params, model.assets, model.firms
     buyer = model.buyers.agents[int(talk["buyer"])]
     asset, seller = int(talk["asset"]), int(talk["seller"])
     stage = int(a.stage[asset])
     seller_kind = Kind(int(f.kind[seller]))
-    healthy_core = (seller_kind == Kind.biotech and bool(a.core[asset]) and stage >= Stage.phase1
-                    and float(f.runway(np.array([seller]))[0]) >= p.seller.hold_runway_months)
+    healthy_core = (seller_kind == BIOTECH and bool(a.core[asset]) and stage >= PHASE1
+                    and seller_runway >= p.seller.hold_runway_months)
     deal_type = type(buyer).deal_type(model, int(talk["package"]), bool(talk["distressed"]), seller_kind,
                                       healthy_core)
-    share = float(upfront_share(model, np.array([stage]), np.array([distrusted]))[0])
+    share = float(p.terms.upfront_by_stage[stage] * (1.0 - distrusted) ** p.terms.upfront_distrust)
     royalty = float(p.terms.royalty_by_stage[stage])
     equity_share = 0.0
     if deal_type == "newco":
@@ -61,14 +67,13 @@ def sign(model: "LicensingMarket", talk: dict, price: float, distrusted: float) 
     upfront = share * price
     if f.cash[buyer.row] < upfront:
         return False
-    payout = float(a.milestone_payout(np.array([asset]), p.terms.sales_milestone_share)[0])
     milestones = (price - upfront) / payout
     pay(model, buyer.row, seller, upfront, "upfront", asset)
     mask = talk["mask"]
     a.rights[asset][mask] = buyer.row
     if mask[US]:
         a.developer[asset] = buyer.row
-        a.speed[asset] = p.incubator.speed if buyer.kind == Kind.incubator else 1.0
+        a.speed[asset] = p.incubator.speed if buyer.kind == INCUBATOR else 1.0
     was_core = bool(a.core[asset])
     if mask[0]:
         a.core[asset] = False
@@ -76,7 +81,7 @@ def sign(model: "LicensingMarket", talk: dict, price: float, distrusted: float) 
     date = model.date
     record = {
         "signed": date, "year": date.year, "licensor_id": seller,
-        "licensor_kind": "biotech" if seller_kind == Kind.biotech else "incubator",
+        "licensor_kind": "biotech" if seller_kind == BIOTECH else "incubator",
         "licensee_id": buyer.row, "licensee_kind": buyer.kind.name, "licensee_region": buyer.region,
         "asset_id": asset, "modality": MODALITIES[a.modality[asset]], "area": AREAS[a.area[asset]],
         "novelty": NOVELTIES[a.novelty[asset]], "stage": STAGES[stage], "_stage_code": stage,
@@ -85,7 +90,7 @@ def sign(model: "LicensingMarket", talk: dict, price: float, distrusted: float) 
         "equity_usd": equity_share * float(talk["value"]) if deal_type == "newco" else 0.0,
         "total_value_usd": upfront + milestones, "diligence_months": float(model.month - int(talk["start"])),
         "terminated": None, "termination_reason": None, "returned": False, "milestones_paid_usd": 0.0,
-        "china_origin": seller_kind == Kind.biotech, "core": was_core, "distressed": bool(talk["distressed"]),
+        "china_origin": seller_kind == BIOTECH, "core": was_core, "distressed": bool(talk["distressed"]),
         "_warmup": model.month < 0,
     }
     model.ledger.add(record, regions=mask, dev_milestone=milestones * (1.0 - p.terms.sales_milestone_share) / steps,
@@ -101,7 +106,7 @@ def pay(model: "LicensingMarket", payer: int, payee: int, amount: float, label: 
         return
     f = model.firms
     f.transfer(payer, payee, amount, label)
-    if f.kind[payee] == Kind.incubator:
+    if f.kind[payee] == INCUBATOR:
         led = model.ledger
         stakes = np.flatnonzero((led.asset[: led.n] == asset) & (led.licensee[: led.n] == payee)
                                 & (led.equity_share[: led.n] > 0))
