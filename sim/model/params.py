@@ -129,6 +129,8 @@ class ValuationParams:
     quality_noise: float
     hurdle: float
     attention: float
+    search_trust_elasticity: float
+    search_trust_reference: float
     scouting: float
     off_focus_fit: float
     seller_power: float
@@ -297,7 +299,8 @@ class Params:
             data_weight=_by(m.data_weight, STAGES), novelty_data_weight=_by(m.novelty_data_weight, NOVELTIES),
             global_data_reliance=m.global_data_reliance, trust_sensitivity=m.trust_sensitivity,
             trust_spread=m.trust_spread, urgency_gain=m.urgency_gain, quality_noise=k.quality_noise,
-            hurdle=m.hurdle, attention=m.attention, scouting=m.scouting, off_focus_fit=m.off_focus_fit,
+            hurdle=m.hurdle, attention=m.attention, search_trust_elasticity=m.search_trust_elasticity,
+            search_trust_reference=m.search_trust_reference, scouting=m.scouting, off_focus_fit=m.off_focus_fit,
             seller_power=k.seller_power,
         )
         mnc = MncParams(

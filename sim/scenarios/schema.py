@@ -275,8 +275,10 @@ class Assets(Strict):
     china_speed: float = P(0.7, "China-run preclinical-phase 2 durations relative to typical (25-55% faster)",
                            unit="x", source="ARC25", ge=0.1, le=2.0)
     monthly_cost_usd: dict[str, float] = P(
-        {"preclinical": 2e5, "phase1": 6e5, "phase2": 1.5e6, "phase3": 3.5e6, "filed": 5e5, "approved": 0.0},
-        "development cost per month of a China-run programme", unit="USD/month", source="assumption",
+        {"preclinical": 1e5, "phase1": 2.5e5, "phase2": 6e5, "phase3": 1.5e6, "filed": 3e5, "approved": 0.0},
+        "development cost per month of a China-run programme: about two trials a stage at 30-50% of US per-trial "
+        "costs (US oncology trials: phase 1 $4.5M, phase 2 $11.2M, phase 3 $22.1M)", unit="USD/month",
+        source="assumption, from Sertkaya et al. 2016 (Clinical Trials 13:117) and ARC25 (China 30-50%)",
     )
     peak_sales_usd: dict[str, float] = P(
         {"oncology": 9e8, "immunology": 8e8, "cardiometabolic": 8e8, "other": 4e8},
@@ -358,7 +360,7 @@ class Biotechs(Strict):
     initial_runway_months: float = P(30.0, "mean months of cash at the start", unit="months", ge=1.0, le=240)
     entrant_runway_months: float = P(24.0, "months of cash a new biotech's seed round buys", unit="months",
                                      ge=1.0, le=240)
-    overhead_usd: float = P(4e5, "monthly overhead of a biotech besides its programmes", unit="USD/month", ge=0,
+    overhead_usd: float = P(2e5, "monthly overhead of a biotech besides its programmes", unit="USD/month", ge=0,
                             le=1e8)
     financing_pool_usd: float = P(12.3e9, "primary-financing capital investors put into Chinese biotechs per year at "
                                   "funding index 1 (2021: CNY 87.82B at 7.14 CNY/USD), founders' rounds included",
@@ -368,7 +370,7 @@ class Biotechs(Strict):
     opportunistic_months: float = P(12.0, "extra runway months below which biotechs raise, per unit of the expected "
                                     "funding index (money is raised when it is cheap)", unit="months", ge=0.0, le=240)
     financing_rate: float = P(0.35, "share of the biotechs seeking money that get in front of investors each month",
-                              unit="share/month", source="fitted", ge=0.0, le=1.0)
+                              unit="share/month", source="assumption", ge=0.0, le=1.0)
     round_size_usd: float = P(1.4e7, "typical round at funding index 1 for a biotech whose best asset is in "
                               "phase 1 (2021: CNY 87.82B over 625 rounds)", unit="USD", source="ARC25", ge=0, le=1e10)
     round_size_stage_gain: float = P(0.3, "log-growth of round size per stage of the best asset", unit="per stage",
@@ -499,6 +501,12 @@ class Mnc(Strict):
                                   ge=0.0, le=100)
     attention: float = P(0.02, "share of the shopped assets in its focus areas that a buyer's BD team screens "
                          "closely each month (search friction)", unit="share/month", source="fitted", ge=0.0, le=1.0)
+    search_trust_elasticity: float = P(1.0, "elasticity of a BD team's search effort on China to its trust in China "
+                                       "data (scaled by its kind's reliance on that data): a team spends its scouting "
+                                       "where it expects deals to survive diligence, so China's market opens as trust "
+                                       "grows", unit="elasticity", source="fitted", ge=0.0, le=4.0)
+    search_trust_reference: float = P(0.5, "trust at which search effort is as ``attention`` says", unit="0-1",
+                                      ge=0.05, le=1.0)
     scouting: float = P(0.35, "attention to assets outside its focus areas, relative to those inside", unit="x",
                         ge=0.0, le=1.0)
     off_focus_fit: float = P(0.7, "value of an asset outside a buyer's focus areas relative to one inside",

@@ -10,7 +10,9 @@ Design notes:
   deals per year (more for an MNC facing a revenue gap) and are capped at two.
 - Screen. A BD team looks closely at a share ``attention`` of the shopped programmes in its
   focus areas each month (``scouting`` of that outside them), only at rights packages its
-  kind buys, and never at its own.
+  kind buys, and never at its own. It searches China harder the more it trusts China data:
+  effort = (trust_b / reference)^(search_trust_elasticity * kind_reliance), and an MNC facing a
+  revenue gap searches harder still.
 - Value, for a screened pair (package o, buyer b):
 
       W = V_o * appetite_b[stage] * (1 - sensitivity * distrust) * (1 + urgency_gain * gap_b)
@@ -192,8 +194,13 @@ class Buyer(mesa.Agent):
 
     @classmethod
     def search_effort(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
-        """How hard each BD team searches, relative to the kind's normal (scales ``attention``)."""
-        return np.ones(js.size)
+        """How hard each BD team searches China, relative to ``attention``: more the more it trusts
+        China data (as far as its kind relies on that data)."""
+        from sim.model.market.valuation import buyer_trust
+
+        v = model.params.valuation
+        relative = np.maximum(buyer_trust(model, js), 1e-3) / v.search_trust_reference
+        return relative ** (v.search_trust_elasticity * cls.reliance_factor(model))
 
     @classmethod
     def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:

@@ -101,7 +101,7 @@ class Mnc(Buyer):
     @classmethod
     def search_effort(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         # A BD team facing a revenue gap searches harder, as it starts more diligence.
-        return 1.0 + model.params.mnc.gap_capacity_elasticity * cls.gap(model, js)
+        return super().search_effort(model, js) * (1.0 + model.params.mnc.gap_capacity_elasticity * cls.gap(model, js))
 
     @classmethod
     def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
