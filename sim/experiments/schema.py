@@ -34,7 +34,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+
+from sim.limits import MAX_SEED
 
 DesignKind = Literal["grid", "lhs", "sobol", "morris"]
 
@@ -43,7 +45,8 @@ KEY_COLUMNS = ("point", "replication", "seed", "status", "error")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are refused in every number of an experiment file
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ParameterSpec(Strict):
@@ -68,12 +71,11 @@ class Design(Strict):
 
 
 class Experiment(Strict):
-    name: str = Field(..., min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$",
-                      description="short name; results go to results/experiments/<name>/")
+    name: str = Field(..., description="short name; results go to results/experiments/<name>/")
     description: str = Field("", description="the question the experiment answers")
     base: str = Field(..., min_length=1, description="base scenario: a path relative to this file or a shipped name")
     overrides: dict[str, Any] = Field({}, description="dotted-path values applied to the base scenario")
-    seed: int | None = Field(None, ge=0, lt=2**63, description="root seed (default: the base scenario's seed)")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="root seed (default: the base scenario's seed)")
     design: Design
     parameters: dict[str, ParameterSpec] = Field(..., min_length=1,
                                                  description="scenario path -> range or values")
@@ -81,3 +83,10 @@ class Experiment(Strict):
     outcomes: list[str] | None = Field(None, min_length=1,
                                        description="run_summary keys to keep (default: all of OUTCOMES)")
     save_deals: bool = Field(False, description="also store each run's deal ledger under DIR/deals/")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        from sim.scenarios.schema import check_folder_name
+
+        return check_folder_name(value)
