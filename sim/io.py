@@ -214,9 +214,8 @@ def check_output(path: str | os.PathLike, kind: str, *, force: bool = False, opt
     return path
 
 
-@contextmanager
-def folder_lock(path: str | os.PathLike) -> Iterator[None]:
-    """Hold the exclusive lock of an existing folder: ``flock`` on the folder itself.
+def lock_folder(path: str | os.PathLike) -> int:
+    """Take the exclusive lock of an existing folder (``flock`` on the folder itself); return its fd.
 
     Every command that writes a folder takes it, so none writes into a folder another is
     writing. The kernel drops it when the process ends, even by SIGKILL.
@@ -229,13 +228,24 @@ def folder_lock(path: str | os.PathLike) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise UserError(f"{path}: another licsim command (a batch, run or comparison) is writing to this folder; "
+        raise UserError(f"{path}: another licsim command is writing to this folder (a batch, run or comparison); "
                         "wait for it to finish or choose another folder") from None
+    return fd
+
+
+def unlock_folder(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+@contextmanager
+def folder_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold :func:`lock_folder`'s lock for the block."""
+    fd = lock_folder(path)
     try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        unlock_folder(fd)
 
 
 def _files_under(folder: Path) -> list[str]:
@@ -263,7 +273,7 @@ def _inside(target: Path, rel: str) -> Path:
     return here
 
 
-def _publish(tmp: Path, target: Path, kind: str | None, prune: bool) -> None:
+def _publish(tmp: Path, target: Path, kind: str | None, prune: bool, adopt: bool = False) -> None:
     """Move the finished folder ``tmp`` into place as ``target`` (see the overwrite rule above)."""
     new_files = _files_under(tmp)
     manifest_data = read_manifest_file(tmp)
@@ -282,7 +292,8 @@ def _publish(tmp: Path, target: Path, kind: str | None, prune: bool) -> None:
         # another command made the folder meanwhile: the rules for an existing folder apply
     with folder_lock(target):
         found = manifest_kind(target)
-        if _visible(target) and (found != kind if found is not None else not _only_licsim_subfolders(target)):
+        if _visible(target) and (found != kind if found is not None
+                                 else not (adopt or _only_licsim_subfolders(target))):
             raise UserError(f"{target}: the folder changed while licsim worked (it now holds "
                             f"{'a licsim ' + _kind_name(found) if found else 'files licsim did not write'}); "
                             "nothing was written; choose another folder")
@@ -318,7 +329,8 @@ def _drop_empty_parents(folder: Path, top: Path) -> None:
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike, *, kind: str | None = None, prune: bool = True) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, kind: str | None = None, prune: bool = True,
+               adopt: bool = False) -> Iterator[Path]:
     """Build an output folder in a new temporary folder beside ``path``, then move it into place.
 
     A new folder appears whole or not at all. Into a folder that holds licsim's output of
@@ -332,6 +344,8 @@ def atomic_dir(path: str | os.PathLike, *, kind: str | None = None, prune: bool 
         path: The output folder.
         kind: What the folder holds (default: read from the new ``manifest.json``).
         prune: Remove the earlier output's files that this one does not have.
+        adopt: Treat an existing folder without a manifest as this command's (one that licsim
+            wrote before its folders had manifests); its files are replaced, none removed.
     """
     path = Path(os.path.abspath(path))
     if path.is_symlink() and path.exists():
@@ -341,7 +355,7 @@ def atomic_dir(path: str | os.PathLike, *, kind: str | None = None, prune: bool 
     try:
         yield tmp
         os.chmod(tmp, dir_mode())
-        _publish(tmp, path, kind, prune)
+        _publish(tmp, path, kind, prune, adopt)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -14,7 +14,8 @@ An experiment file (``experiments/*.yaml``)::
       drivers.trust.scale: {low: 0.8, high: 1.2, levels: 3}
     replications: 10
     outcomes: [deals_mean_2024_2030, upfront_usd_mean_2024_2030]   # keys of run_summary
-    save_deals: false               # also keep every run's deal ledger (DIR/deals/)
+    keep: [deals, monthly]          # also keep every run's deal ledger (DIR/deals/) and
+                                    # monthly series (DIR/monthly/); save_deals: true = keep: deals
 
 Designs:
 
@@ -83,6 +84,18 @@ class Experiment(Strict):
     outcomes: list[str] | None = Field(None, min_length=1,
                                        description="run_summary keys to keep (default: all of OUTCOMES)")
     save_deals: bool = Field(False, description="also store each run's deal ledger under DIR/deals/")
+    keep: list[Literal["deals", "monthly"]] = Field(
+        [], description="per-run frames to store beside runs/: deals (DIR/deals/), monthly (DIR/monthly/)")
+
+    @field_validator("keep", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def keeps(self) -> tuple[str, ...]:
+        """The frames each run keeps, in a fixed order."""
+        wanted = set(self.keep) | ({"deals"} if self.save_deals else set())
+        return tuple(k for k in ("deals", "monthly") if k in wanted)
 
     @field_validator("name")
     @classmethod
