@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m sim.interfaces.dashboard.assets
 	touch $(STAMP)
 
+# --force: a second `make run` replaces the first run's files in results/baseline/ and keeps any others.
 run: setup
-	$(BIN)/licsim run scenarios/baseline.yaml
+	$(BIN)/licsim run scenarios/baseline.yaml --force
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -66,7 +66,8 @@ def serial_dir(tmp_path_factory, smoke):
 def test_results_table_layout(serial_dir, smoke):
     runs = read_runs(serial_dir)
     params = [p.path for p in smoke.params]
-    assert list(runs.columns) == ["point", "replication", "seed", "status", "error", *params, *smoke.outcomes]
+    assert list(runs.columns) == ["point", "replication", "seed", "status", "error", *params, *smoke.outcomes,
+                                  "deals_sha256"]  # the kept deal file's checksum, verified on resume
     assert len(runs) == smoke.n_runs == 12
     assert runs[["point", "replication"]].drop_duplicates().shape[0] == 12
     assert (runs["status"] == "ok").all() and runs["error"].isna().all()
@@ -272,7 +273,7 @@ def test_a_folder_of_another_experiment_is_refused(toy, tmp_path, smoke):
 
 def test_two_batches_cannot_share_a_folder(toy, tmp_path):
     with RunStore(tmp_path / "y", toy.params, toy.outcomes):
-        with pytest.raises(UserError, match="another batch is writing"):
+        with pytest.raises(UserError, match="another licsim command is writing"):
             run_batch(toy, tmp_path / "y", SerialExecutor(), run_fn=toy_run, progress=False)
 
 

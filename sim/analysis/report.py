@@ -20,6 +20,7 @@ import datetime as _dt
 import html
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -796,6 +797,21 @@ def _batch_deals_sections(folder: Path) -> list[str]:
     return sections
 
 
+def _refuse_links_out(folder: Path) -> None:
+    """Refuse a folder holding a link that leads out of it: the report reads only what is inside.
+
+    A results folder may be shared or unpacked from elsewhere; a link in it to another file of
+    the machine would otherwise be embedded in the page.
+    """
+    top = folder.resolve()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            p = Path(dirpath, name)
+            if p.is_symlink() and not p.resolve().is_relative_to(top):
+                raise UserError(f"{p}: a link out of {folder}; licsim report reads only files inside the folder "
+                                "it reports on; remove the link or copy the file in")
+
+
 def build_report(folder: str | Path) -> str:
     """The HTML text of the report on a result folder (raises UserError if there is nothing to show)."""
     folder = Path(folder)
@@ -803,6 +819,7 @@ def build_report(folder: str | Path) -> str:
         raise UserError(f"{folder}: no such folder; give the output folder of licsim run, compare or batch")
     if not folder.is_dir():
         raise UserError(f"{folder}: not a folder; give the output folder of licsim run, compare or batch")
+    _refuse_links_out(folder)
     kind = detect_kind(folder)
     if kind is None:
         raise UserError(f"{folder}: not a result folder (no deals.parquet, monthly.parquet, comparison.csv, runs/, "

@@ -29,7 +29,8 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.experiments.batch import read_runs
-from sim.io import atomic_dir
+from sim.io import atomic_dir, manifest_kind, write_json
+from sim.provenance import package_versions, utc_now
 
 #: The interval reported for each point: 5th to 95th percentile of its runs.
 INTERVAL = (0.05, 0.95)
@@ -152,7 +153,10 @@ def analyze(out: str | Path, *, charts: bool = True) -> Analysis:
     sens, s2, sens_notes = sensitivity(manifest, design, means, outcomes)
     notes += sens_notes
     files: list[Path] = []
-    with atomic_dir(out / "analysis") as tmp:
+    # Files of an earlier analysis that this one does not draw (charts, with --no-charts) are kept;
+    # an analysis/ folder without a manifest is one that licsim wrote before analyses had one.
+    with atomic_dir(out / "analysis", kind="analyze", prune=False,
+                    adopt=manifest_kind(out / "analysis") is None) as tmp:
         points.to_csv(tmp / "points.csv", index=False)
         kind = manifest["design"]["kind"]
         if sens is not None:
@@ -163,6 +167,8 @@ def analyze(out: str | Path, *, charts: bool = True) -> Analysis:
             _charts(tmp, manifest, runs, points, sens, params, outcomes)
         (tmp / "notes.txt").write_text("".join(f"{n}\n" for n in notes))
         names = sorted(p.name for p in tmp.iterdir())
+        write_json({"command": "analyze", "batch": str(out), "charts": charts, "notes": notes,
+                    "versions": package_versions(), "created": utc_now()}, tmp / "manifest.json")
     files = [out / "analysis" / n for n in names]
     return Analysis(out, points, sens, notes, files)
 

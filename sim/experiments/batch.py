@@ -9,7 +9,10 @@ final dataset is the same bytes as that of an uninterrupted batch.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,7 @@ from sim.experiments.loader import LoadedExperiment
 from sim.experiments.seeds import run_index, run_seed
 from sim.experiments.store import RunStore
 from sim.experiments.tasks import Task, run_model
-from sim.io import atomic_path
+from sim.io import atomic_path, dir_mode, manifest_kind
 from sim.provenance import git_info, package_versions, utc_now
 
 MANIFEST_VERSION = 1
@@ -46,6 +49,11 @@ class BatchResult:
     def complete(self) -> bool:
         return self.ok + self.failed == self.total
 
+    @property
+    def missing(self) -> int:
+        """Runs of the design with no row in ``runs/`` (neither finished nor failed)."""
+        return self.total - self.ok - self.failed
+
 
 def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray | None = None) -> Iterator[Task]:
     """Tasks in the fixed run order, skipping those marked ``done`` (indexed by run number)."""
@@ -53,6 +61,7 @@ def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray 
     key = loaded.fingerprint()
     cols = [(p.path, points[p.path].to_numpy()) for p in loaded.params]
     reps = loaded.replications
+    keeps = loaded.experiment.keeps()
     for point in range(loaded.n_points):
         params = tuple((name, _py(values[point])) for name, values in cols)
         for rep in range(reps):
@@ -60,7 +69,7 @@ def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray 
             if done is not None and done[i]:
                 continue
             yield Task(point, rep, run_seed(loaded.root_seed, i), params, loaded.outcomes, scenario_json, key,
-                       loaded.experiment.save_deals)
+                       "deals" in keeps, "monthly" in keeps)
 
 
 def _py(x: Any) -> Any:
@@ -70,14 +79,32 @@ def _py(x: Any) -> Any:
 def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
               run_fn: Callable[[Task], Any] = run_model, retry_failed: bool = False, progress: bool = True,
               console: Any = None, flush_seconds: float = 1.0) -> BatchResult:
-    """Run the runs of ``loaded`` missing from ``out`` on ``executor`` and store them."""
+    """Run the runs of ``loaded`` missing from ``out`` on ``executor`` and store them.
+
+    A new folder is prepared beside ``out`` (manifest, experiment, design) and moved into
+    place; an existing one must hold this experiment (its manifest). On resume every stored
+    file is verified and damaged ones are moved to ``out/damaged/``, their runs run again.
+    If the batch stops on an error (a full disk) or an interrupt, the manifest says
+    ``interrupted`` and why, and the same command resumes it.
+    """
     out = Path(out)
     t0 = time.monotonic()
-    store = RunStore(out, loaded.params, loaded.outcomes, flush_seconds=flush_seconds)
+    qualname = _qualname(run_fn)
+    _create(out, loaded, qualname)
+    store = RunStore(out, loaded.params, loaded.outcomes, keep=loaded.experiment.keeps(),
+                     flush_seconds=flush_seconds)
     with store:
-        manifest = _open_manifest(out, loaded, _qualname(run_fn), console)
+        manifest = _open_manifest(out, loaded, qualname, console)
         points = _design(out, loaded)
         store.check_schema()
+        repaired = store.verify(repair=True)
+        if not repaired.ok and console is not None:
+            console.print(f"[yellow]repaired:[/] {len(repaired.damaged)} damaged file(s) moved to "
+                          f"{repaired.moved_to}; their runs run again")
+        if not repaired.ok:
+            manifest.setdefault("notes", []).append(
+                f"{utc_now()}: {len(repaired.damaged)} damaged file(s) moved to {repaired.moved_to}: "
+                + "; ".join(f"{p.relative_to(out)} ({why})" for p, why in repaired.damaged[:20]))
         if retry_failed:
             store.drop_failed()
         done = _done_mask(store, loaded)
@@ -86,6 +113,7 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
         session = {"started": utc_now(), **executor.describe(), "runs_before": already}
         manifest["sessions"].append(session)
         manifest["status"] = "running"
+        manifest.pop("reason", None)
         _write_json(manifest, out / "manifest.json")
         ran = failed_now = 0
         tasks = iter_tasks(loaded, points, done)
@@ -98,11 +126,16 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
                     failed_now += rec.status != "ok"
                     bar.advance(rec.status != "ok")
             store.flush()
-        except BaseException:
-            store.flush()
-            session.update(finished=utc_now(), runs=ran, failed=failed_now, interrupted=True)
-            manifest["status"] = "interrupted"
-            _write_json(manifest, out / "manifest.json")
+        except BaseException as exc:
+            try:
+                store.flush()
+            except Exception:  # noqa: BLE001 - the disk may be full: the runs not flushed run again
+                pass
+            reason = ("interrupted (Ctrl-C or SIGTERM)" if isinstance(exc, KeyboardInterrupt)
+                      else " ".join(f"{type(exc).__name__}: {exc}".split())[:500])
+            session.update(finished=utc_now(), runs=ran, failed=failed_now, interrupted=True, reason=reason)
+            manifest.update(status="interrupted", reason=reason)
+            _write_manifest_anyhow(manifest, out / "manifest.json")
             raise
         counts = store.counts()
         complete = counts["ok"] + counts["failed"] == loaded.n_runs
@@ -138,6 +171,64 @@ def _qualname(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
+def _new_manifest(loaded: LoadedExperiment, run_fn: str) -> dict[str, Any]:
+    exp = loaded.experiment
+    return {
+        "command": "batch",
+        "manifest_version": MANIFEST_VERSION,
+        "experiment": exp.model_dump(mode="json"),
+        "experiment_file": str(loaded.path),
+        "base_scenario_file": str(loaded.base_path),
+        "fingerprint": loaded.fingerprint(),
+        "run_fn": run_fn,
+        "root_seed": loaded.root_seed,
+        "design_seed": loaded.design_seed,
+        "seed_rule": SEED_RULE,
+        "design": {"kind": exp.design.kind, "points": loaded.n_points, "replications": exp.replications,
+                   "runs": loaded.n_runs, "samples": exp.design.samples, "second_order": exp.design.second_order,
+                   "levels": exp.design.levels},
+        "parameters": [{"path": p.path, "kind": p.kind, "low": p.low, "high": p.high, "values": list(p.values)}
+                       for p in loaded.params],
+        "outcomes": list(loaded.outcomes),
+        "keep": list(exp.keeps()),
+        "versions": package_versions(),
+        "git": git_info(),
+        "created": utc_now(),
+        "status": "new",
+        "sessions": [],
+    }
+
+
+def _write_start_files(folder: Path, loaded: LoadedExperiment, run_fn: str) -> None:
+    """The files a new batch folder starts with: experiment, base scenario, design, manifest (last)."""
+    with atomic_path(folder / "experiment.yaml") as tmp:
+        tmp.write_bytes(Path(loaded.path).read_bytes())
+    with atomic_path(folder / "base_scenario.json") as tmp:
+        tmp.write_text(json.dumps(json.loads(loaded.scenario_json()), indent=2) + "\n")
+    _design(folder, loaded)
+    _write_json(_new_manifest(loaded, run_fn), folder / "manifest.json")
+
+
+def _create(out: Path, loaded: LoadedExperiment, run_fn: str) -> None:
+    """A new batch folder: prepared in a temporary folder beside ``out``, then moved into place."""
+    if out.exists() or out.is_symlink():
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        _write_start_files(tmp, loaded, run_fn)
+        os.chmod(tmp, dir_mode())
+        try:
+            os.rename(tmp, out)
+        except OSError:
+            if not out.exists():
+                raise
+            # made by another command meanwhile: it is checked like any existing folder
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: Any = None) -> dict[str, Any]:
     path = out / "manifest.json"
     fingerprint = loaded.fingerprint()
@@ -146,6 +237,9 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
             manifest = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise UserError(f"{path}: unreadable manifest ({exc}); use another --out") from None
+        if not isinstance(manifest, dict) or manifest_kind(out) != "batch":
+            raise UserError(f"{out}: the folder holds no licsim batch (its manifest.json is another command's); "
+                            "use another --out")
         if manifest.get("fingerprint") != fingerprint:
             raise UserError(f"{out} holds results of a different (or edited) experiment "
                             f"({manifest.get('experiment', {}).get('name', '?')}); use another --out or delete it")
@@ -163,37 +257,12 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
             if console is not None:
                 console.print(f"[yellow]warning:[/] {note}")
         return manifest
-    if (out / "runs").is_dir() and any((out / "runs").glob("*.parquet")):
-        raise UserError(f"{out}/runs holds results but no manifest.json; use another --out")
-    exp = loaded.experiment
-    manifest = {
-        "manifest_version": MANIFEST_VERSION,
-        "experiment": exp.model_dump(mode="json"),
-        "experiment_file": str(loaded.path),
-        "base_scenario_file": str(loaded.base_path),
-        "fingerprint": fingerprint,
-        "run_fn": run_fn,
-        "root_seed": loaded.root_seed,
-        "design_seed": loaded.design_seed,
-        "seed_rule": SEED_RULE,
-        "design": {"kind": exp.design.kind, "points": loaded.n_points, "replications": exp.replications,
-                   "runs": loaded.n_runs, "samples": exp.design.samples, "second_order": exp.design.second_order,
-                   "levels": exp.design.levels},
-        "parameters": [{"path": p.path, "kind": p.kind, "low": p.low, "high": p.high, "values": list(p.values)}
-                       for p in loaded.params],
-        "outcomes": list(loaded.outcomes),
-        "versions": package_versions(),
-        "git": git_info(),
-        "created": utc_now(),
-        "status": "new",
-        "sessions": [],
-    }
-    with atomic_path(out / "experiment.yaml") as tmp:
-        tmp.write_bytes(Path(loaded.path).read_bytes())
-    with atomic_path(out / "base_scenario.json") as tmp:
-        tmp.write_text(json.dumps(json.loads(loaded.scenario_json()), indent=2) + "\n")
-    _write_json(manifest, path)
-    return manifest
+    visible = [p for p in out.iterdir() if p.name != ".lock" and not p.name.endswith(".tmp")]
+    if visible:
+        raise UserError(f"{out}: the folder exists and holds no licsim batch (no manifest.json); use a new or "
+                        "empty folder for --out")
+    _write_start_files(out, loaded, run_fn)
+    return json.loads(path.read_text())
 
 
 def _design(out: Path, loaded: LoadedExperiment) -> pd.DataFrame:
@@ -213,6 +282,25 @@ def _design(out: Path, loaded: LoadedExperiment) -> pd.DataFrame:
 def _write_json(obj: Any, path: Path) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def _write_manifest_anyhow(obj: Any, path: Path) -> None:
+    """Write the manifest after a failure: atomically if the disk allows, else in place.
+
+    On a full disk the atomic write needs room for a second copy; rewriting the file in place
+    frees its old blocks first, so the status and its reason still reach the disk.
+    """
+    try:
+        _write_json(obj, path)
+        return
+    except OSError:
+        pass
+    try:
+        with open(path, "r+", encoding="utf-8") as fh:
+            fh.truncate(0)
+            fh.write(json.dumps(obj, indent=2, default=str) + "\n")
+    except OSError:
+        pass  # nothing more can be done; a resume still works from runs/
 
 
 # -------------------------------------------------------------------------- progress

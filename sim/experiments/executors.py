@@ -21,6 +21,7 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import re
 import signal
 import threading
 import time
@@ -33,6 +34,10 @@ from sim.errors import UserError
 from sim.experiments.tasks import Record, Task, safe_call
 
 RunFn = Callable[[Task], Any]
+
+#: A run whose worker dies this many times while it runs alone is recorded as failed (a worker
+#: killed from outside, or by the machine running short of memory, is not the run's fault).
+MAX_SOLO_DEATHS = 2
 
 #: Threaded math libraries run single-threaded in workers: results then do not depend on
 #: how many threads a library picked, and N worker processes do not fight over cores.
@@ -123,9 +128,10 @@ class ProcessExecutor(Executor):
     runs, new runs go to a fresh pool while the old one finishes its runs and exits (a
     process then runs ``max_tasks_per_child`` runs on average, at most ``workers`` times that).
 
-    If a worker process dies (segfault, out of memory), its pool is replaced and the runs
-    that were in flight there are retried one at a time, so the run that kills its worker
-    is found and recorded as failed, and the others complete.
+    If a worker process dies (segfault, out of memory, killed from outside), its pool is
+    replaced and the runs that were in flight there are retried one at a time on the new
+    one. A run whose worker dies while it runs alone is tried again; one that dies alone
+    :data:`MAX_SOLO_DEATHS` times is recorded as failed, and the others complete.
     """
 
     name = "processes"
@@ -148,25 +154,61 @@ class ProcessExecutor(Executor):
             self._pool = self._new_pool()
         source = iter(tasks)
         suspects: deque[Task] = deque()  # in flight when a worker died: retried one by one
+        deaths: dict[tuple[int, int], int] = {}  # times a run died alone with its worker
         inflight: dict[Any, tuple[Task, ProcessPoolExecutor]] = {}
         per_pool = self.workers * self.max_tasks_per_child if self.max_tasks_per_child else 0
         submitted = 0  # to the current pool
 
-        def refill() -> None:
+        def replace(dead: ProcessPoolExecutor, lost: list[Task]) -> list[Record]:
+            """Replace a pool whose worker died; its runs in flight are lost and run again alone."""
             nonlocal submitted
+            others = [f for f, (_, p) in inflight.items() if p is dead]
+            wait(others)  # a broken pool fails them all at once
+            lost = lost + [inflight.pop(f)[0] for f in others]
+            _stop_pool(dead, abort=True)
+            if dead is self._pool:
+                self._pool, submitted = self._new_pool(), 0
+            elif dead in self._retired:
+                self._retired.remove(dead)
+            failed = []
+            if len(lost) == 1:  # it ran alone: it, or something outside, killed its worker
+                task = lost[0]
+                deaths[task.key] = deaths.get(task.key, 0) + 1
+                if deaths[task.key] >= MAX_SOLO_DEATHS:
+                    failed.append(_failed(task, f"WorkerDied: the worker process died {MAX_SOLO_DEATHS} times "
+                                                "while running this run alone (crash or out of memory)"))
+                    return failed
+            suspects.extend(sorted(lost, key=lambda t: t.key))
+            return failed
+
+        def refill() -> list[Record]:
+            nonlocal submitted
+            failed: list[Record] = []
             limit = 1 if suspects else self.workers * self.prefetch
             while len(inflight) < limit:
                 task = suspects.popleft() if suspects else next(source, None)
                 if task is None:
-                    return
+                    return failed
                 if per_pool and submitted >= per_pool:
                     self._retired.append(self._pool)
                     self._pool, submitted = self._new_pool(), 0
-                inflight[self._pool.submit(safe_call, run_fn, task)] = (task, self._pool)
+                pool = self._pool
+                try:
+                    fut = pool.submit(safe_call, run_fn, task)
+                except BrokenProcessPool:  # a worker died since the last look: the task never started
+                    suspects.appendleft(task)
+                    failed += replace(pool, [])
+                    limit = 1
+                    continue
+                inflight[fut] = (task, pool)
                 submitted += 1
+            return failed
 
-        refill()
-        while inflight:
+        yield from refill()
+        while inflight or suspects:
+            if not inflight:
+                yield from refill()
+                continue
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             broken: list[tuple[Task, ProcessPoolExecutor]] = []
             for fut in done:
@@ -178,25 +220,12 @@ class ProcessExecutor(Executor):
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be unpickled
                     yield _failed(task, f"{type(exc).__name__}: {exc}")
             for dead in {id(p): p for _, p in broken}.values():
-                # a dead pool is unusable: every other run in flight there fails the same way
-                others = [f for f, (_, p) in inflight.items() if p is dead]
-                wait(others)
-                lost = [t for t, p in broken if p is dead] + [inflight.pop(f)[0] for f in others]
-                _stop_pool(dead, abort=True)
-                if dead is self._pool:
-                    self._pool, submitted = self._new_pool(), 0
-                else:
-                    self._retired.remove(dead)
-                if len(lost) == 1:  # it ran alone: it is the one that killed its worker
-                    yield _failed(lost[0], "WorkerDied: the worker process died while running this run "
-                                           "(crash or out of memory)")
-                else:
-                    suspects.extend(sorted(lost, key=lambda t: t.key))
+                yield from replace(dead, [t for t, p in broken if p is dead])
             busy = {id(p) for _, p in inflight.values()}
             for old in [p for p in self._retired if id(p) not in busy]:
                 self._retired.remove(old)
                 _stop_pool(old, abort=False)
-            refill()
+            yield from refill()
 
     def close(self, abort: bool = False) -> None:
         pools = [p for p in [self._pool, *self._retired] if p is not None]
@@ -236,10 +265,12 @@ class DaskExecutor(Executor):
         self.address = address
         self._cluster = None
         if address:
+            check_scheduler(address)
             try:
                 self.client = Client(address, timeout=timeout)
-            except (OSError, TimeoutError) as exc:
-                raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError ...: one line for each
+                raise UserError(f"--scheduler {address}: cannot reach a Dask scheduler there "
+                                f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
         else:
             single_threaded_env()
             self._cluster = LocalCluster(n_workers=max(1, workers or available_cores()), threads_per_worker=1,
@@ -310,6 +341,16 @@ class DaskExecutor(Executor):
         finally:
             if self._cluster is not None:
                 self._cluster.close()
+
+
+_SCHEDULER = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/:]+(:\d{1,5})?/?|[^\s/:]+:\d{1,5}")
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse, before any work, an address that is not a Dask scheduler's (``tcp://host:port``)."""
+    if not _SCHEDULER.fullmatch(address.strip()):
+        raise UserError(f"--scheduler {address!r}: not a scheduler address; write tcp://host:port "
+                        "(e.g. tcp://127.0.0.1:8786)")
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,

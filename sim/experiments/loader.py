@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.errors import UserError
+from sim.limits import MAX_BATCH_RUNS, MAX_DESIGN_PARAMETERS, MAX_DESIGN_POINTS
 from sim.experiments.design import Param, n_points
 from sim.experiments.schema import KEY_COLUMNS, Experiment
 from sim.experiments.seeds import design_seed
@@ -70,7 +71,9 @@ class LoadedExperiment:
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the results (not the description or file location)."""
-        spec = self.experiment.model_dump(mode="json", exclude={"description"})
+        # ``keep`` joined the schema later: left out while empty, so older batches still resume
+        spec = self.experiment.model_dump(mode="json", exclude={"description"} | ({"keep"} if not
+                                                                                  self.experiment.keep else set()))
         blob = json.dumps({"experiment": spec, "scenario": json.loads(self.scenario_json()),
                            "params": [p.__dict__ for p in self.params], "outcomes": list(self.outcomes),
                            "root_seed": self.root_seed}, sort_keys=True, default=str)
@@ -85,13 +88,29 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     scenario = _load_scenario(base_path)
     if exp.overrides:
         scenario = _apply(doc, ["overrides"], scenario, exp.overrides)
+    if len(exp.parameters) > MAX_DESIGN_PARAMETERS:
+        raise doc.error(["parameters"], f"{len(exp.parameters)} parameters; allowed at most "
+                                        f"{MAX_DESIGN_PARAMETERS}")
     params = [_param(doc, exp, scenario, path) for path in exp.parameters]
     grid_sizes = [len(p.values) for p in params] if exp.design.kind == "grid" else None
     _check_design(doc, exp, params)
+    points = n_points(exp.design, len(params), grid_sizes)
+    _check_size(doc, exp, points)
     outcomes = _outcomes(doc, exp)
     root = exp.seed if exp.seed is not None else int(getattr(scenario, "seed", 0))
-    return LoadedExperiment(exp, doc.path, base_path, scenario, params, outcomes, root,
-                            n_points(exp.design, len(params), grid_sizes))
+    return LoadedExperiment(exp, doc.path, base_path, scenario, params, outcomes, root, points)
+
+
+def _check_size(doc: _Doc, exp: Experiment, points: int) -> None:
+    """A design is drawn whole in memory and every run is stored: refuse sizes beyond the limits."""
+    loc = ["parameters"] if exp.design.kind == "grid" else ["design", "samples"]
+    if points > MAX_DESIGN_POINTS:
+        raise doc.error(loc, f"the {exp.design.kind} design has {points:,} points; allowed at most "
+                             f"{MAX_DESIGN_POINTS:,}")
+    runs = points * exp.replications
+    if runs > MAX_BATCH_RUNS:
+        raise doc.error(["replications"], f"{points:,} points x {exp.replications:,} replications = {runs:,} runs; "
+                                          f"allowed at most {MAX_BATCH_RUNS:,} runs in one batch")
 
 
 # --------------------------------------------------------------------------- base scenario

@@ -14,7 +14,8 @@ An experiment file (``experiments/*.yaml``)::
       drivers.trust.scale: {low: 0.8, high: 1.2, levels: 3}
     replications: 10
     outcomes: [deals_mean_2024_2030, upfront_usd_mean_2024_2030]   # keys of run_summary
-    save_deals: false               # also keep every run's deal ledger (DIR/deals/)
+    keep: [deals, monthly]          # also keep every run's deal ledger (DIR/deals/) and
+                                    # monthly series (DIR/monthly/); save_deals: true = keep: deals
 
 Designs:
 
@@ -34,7 +35,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+
+from sim.limits import MAX_SEED
 
 DesignKind = Literal["grid", "lhs", "sobol", "morris"]
 
@@ -43,7 +46,8 @@ KEY_COLUMNS = ("point", "replication", "seed", "status", "error")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are refused in every number of an experiment file
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ParameterSpec(Strict):
@@ -68,12 +72,11 @@ class Design(Strict):
 
 
 class Experiment(Strict):
-    name: str = Field(..., min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.\-]+$",
-                      description="short name; results go to results/experiments/<name>/")
+    name: str = Field(..., description="short name; results go to results/experiments/<name>/")
     description: str = Field("", description="the question the experiment answers")
     base: str = Field(..., min_length=1, description="base scenario: a path relative to this file or a shipped name")
     overrides: dict[str, Any] = Field({}, description="dotted-path values applied to the base scenario")
-    seed: int | None = Field(None, ge=0, lt=2**63, description="root seed (default: the base scenario's seed)")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description="root seed (default: the base scenario's seed)")
     design: Design
     parameters: dict[str, ParameterSpec] = Field(..., min_length=1,
                                                  description="scenario path -> range or values")
@@ -81,3 +84,22 @@ class Experiment(Strict):
     outcomes: list[str] | None = Field(None, min_length=1,
                                        description="run_summary keys to keep (default: all of OUTCOMES)")
     save_deals: bool = Field(False, description="also store each run's deal ledger under DIR/deals/")
+    keep: list[Literal["deals", "monthly"]] = Field(
+        [], description="per-run frames to store beside runs/: deals (DIR/deals/), monthly (DIR/monthly/)")
+
+    @field_validator("keep", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def keeps(self) -> tuple[str, ...]:
+        """The frames each run keeps, in a fixed order."""
+        wanted = set(self.keep) | ({"deals"} if self.save_deals else set())
+        return tuple(k for k in ("deals", "monthly") if k in wanted)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        from sim.scenarios.schema import check_folder_name
+
+        return check_folder_name(value)

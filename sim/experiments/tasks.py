@@ -35,6 +35,7 @@ class Task:
     scenario_json: str = ""
     scenario_key: str = ""
     save_deals: bool = False
+    save_monthly: bool = False
 
     @property
     def key(self) -> tuple[int, int]:
@@ -51,6 +52,7 @@ class RunOutput:
 
     summary: dict[str, float]
     deals: Any = None  # pandas.DataFrame of the run's deal ledger, when the task asks for it
+    monthly: Any = None  # pandas.DataFrame of the run's monthly series, when the task asks for it
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Record:
     outcomes: dict[str, float]
     deals: Any = None
     traceback: str | None = None
+    monthly: Any = None
 
 
 def safe_call(run_fn: Callable[[Task], Any], task: Task) -> Record:
@@ -73,15 +76,15 @@ def safe_call(run_fn: Callable[[Task], Any], task: Task) -> Record:
     try:
         out = run_fn(task)
         if isinstance(out, RunOutput):
-            summary, deals = out.summary, out.deals
+            summary, deals, monthly = out.summary, out.deals, out.monthly
         else:
-            summary, deals = out, None
+            summary, deals, monthly = out, None, None
         missing = [k for k in task.outcomes if k not in summary]
         if missing:
             raise KeyError(f"the run's summary has no outcome {', '.join(missing)}")
         values = {k: _float(summary[k], k) for k in task.outcomes}
         return Record(task.point, task.replication, task.seed, "ok", None, values,
-                      deals if task.save_deals else None)
+                      deals if task.save_deals else None, monthly=monthly if task.save_monthly else None)
     except Exception as exc:  # noqa: BLE001 - any failure of a run is data, not a crash
         message = " ".join(f"{type(exc).__name__}: {exc}".split())[:MAX_ERROR_CHARS]
         return Record(task.point, task.replication, task.seed, "failed", message,
@@ -166,7 +169,7 @@ def run_model(task: Task) -> RunOutput:
     result = simulate(scenario, seed=task.seed, replication=task.replication)
     summary = run_summary(result)
     return RunOutput({k: summary[k] for k in task.outcomes if k in summary},
-                     result.deals if task.save_deals else None)
+                     result.deals if task.save_deals else None, result.monthly if task.save_monthly else None)
 
 
 def resolve_run_fn(spec: str | None) -> Callable[[Task], Any]:

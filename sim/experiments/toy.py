@@ -41,3 +41,50 @@ def model_failing(task: Task) -> RunOutput:
     if task.point == 1 and task.replication == 0:
         raise ValueError(f"deliberate failure at point {task.point}, replication {task.replication}")
     return run_model(task)
+
+
+def toy_run_frames(task: Task) -> RunOutput:
+    """As :func:`toy_run`, with a small deal ledger and monthly series (for kept files)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(task.seed)
+    n = 1 + task.point % 3
+    deals = pd.DataFrame({"replication": task.replication, "deal_id": np.arange(n, dtype=np.int64),
+                          "upfront_usd": rng.uniform(1e6, 1e8, n)})
+    monthly = pd.DataFrame({"replication": task.replication,
+                            "month": pd.date_range("2023-01-01", periods=6, freq="MS"),
+                            "deals": rng.integers(0, 5, 6)})
+    return RunOutput(toy_run(task), deals=deals, monthly=monthly)
+
+
+def toy_run_slow(task: Task) -> dict[str, float]:
+    """As :func:`toy_run`, taking ``LICSIM_TOY_SLEEP`` seconds (default 0.2): a batch that lasts."""
+    import time
+
+    time.sleep(float(os.environ.get("LICSIM_TOY_SLEEP", "0.2")))
+    return toy_run(task)
+
+
+def toy_run_killed_once(task: Task) -> dict[str, float]:
+    """As :func:`toy_run`, but the first attempt of run (0, 0) kills its own worker process with
+    SIGKILL, as ``kill -9`` from outside would (once: ``LICSIM_TOY_MARKER`` names the file that
+    remembers it)."""
+    import signal
+
+    marker = os.environ.get("LICSIM_TOY_MARKER")
+    if marker and task.point == 0 and task.replication == 0 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return toy_run(task)
+
+
+def toy_run_deleting_runs(task: Task) -> dict[str, float]:
+    """As :func:`toy_run`, but the last run deletes the stored run files under ``LICSIM_TOY_OUT``,
+    as another process ignoring the folder's lock would: the batch ends with runs missing."""
+    out = os.environ.get("LICSIM_TOY_OUT")
+    if out and task.point == 1 and task.replication == 1:
+        from pathlib import Path
+
+        for f in (Path(out) / "runs").glob("chunk-*.parquet"):
+            f.unlink()
+    return toy_run(task)

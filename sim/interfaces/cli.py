@@ -44,9 +44,18 @@ def main() -> None:
     except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(1)
+    except OSError as exc:  # the disk or a folder failed under a command (full disk, folder removed)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        sys.exit(1)
     except Exception as exc:
         if isinstance(exc, _usage_error_types()):  # unknown command or option, bad value
-            exc.show()
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `licsim`: the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            print(f"error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
             sys.exit(exc.exit_code)
         raise
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import os
 import re
+import stat
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from pydantic_core import ErrorDetails
 
 import sim
 from sim.errors import UserError
+from sim.limits import MAX_YAML_BYTES, MAX_YAML_NODES
 from sim.scenarios.schema import Scenario, _year_month
 
 __all__ = [
@@ -167,7 +170,7 @@ def load_yaml_model(
             did-you-mean, type and range errors with what is allowed) plus how many more.
     """
     label = os.fspath(path)
-    src = _read_source(Path(path), label, what=what, kind=what, unique_keys=True)
+    src = _read_source(Path(path), label, what=what, kind=what)
     try:
         obj = model.model_validate(src.data)
     except ValidationError as exc:
@@ -233,56 +236,119 @@ def _display(path: Path, absolute: bool) -> str:
         return str(path)
 
 
-def _read_source(path: Path, label: str, *, what: str = "file", kind: str = "scenario file",
-                 unique_keys: bool = False) -> _Source:
-    """Read one YAML file; every failure is a one-line UserError naming the file.
-
-    ``what`` names the file when it is missing, ``kind`` when it is a directory. With
-    ``unique_keys`` a key written twice in one mapping is an error (scenarios keep YAML's rule,
-    the last one wins, so existing files load as before).
-    """
+def _read_text(path: Path, label: str, what: str, kind: str) -> str:
+    """The text of a regular file of at most :data:`~sim.limits.MAX_YAML_BYTES`; else one-line UserError."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # O_NONBLOCK: opening a named pipe must not wait for a writer (it is refused below)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise UserError(f"{label}: {what} not found") from None
     except IsADirectoryError:
         raise UserError(f"{label}: is a directory, not {_article(kind)} {kind}") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise UserError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UserError(f"{label}: is a directory, not {_article(kind)} {kind}")
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{label}: not a regular file (a device, pipe or socket); give {_article(kind)} {kind}")
+        too_big = (f"{label}: the file is larger than {MAX_YAML_BYTES // 1024} KiB; allowed at most "
+                   f"{MAX_YAML_BYTES // 1024} KiB for {_article(kind)} {kind}")
+        if st.st_size > MAX_YAML_BYTES:
+            raise UserError(too_big)
+        try:
+            raw = fh.read(MAX_YAML_BYTES + 1)
+        except OSError as exc:
+            raise UserError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise UserError(too_big)
     try:
-        data = yaml.safe_load(text)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _read_source(path: Path, label: str, *, what: str = "file", kind: str = "scenario file",
+                 unique_keys: bool = True) -> _Source:
+    """Read one YAML file; every failure is a one-line UserError naming the file.
+
+    ``what`` names the file when it is missing, ``kind`` when it is a directory. Refused: a file
+    that is not a regular file or is too large, more values than
+    :data:`~sim.limits.MAX_YAML_NODES` once aliases are expanded, NaN or an infinity anywhere,
+    and (with ``unique_keys``) a key written twice in one mapping.
+    """
+    text = _read_text(path, label, what, kind)
+    try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_nodes(label, root, unique_keys)
+        data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         raise UserError(f"{label}{_mark(exc.problem_mark or exc.context_mark)}: invalid YAML: {_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"{label}: invalid YAML: {exc}") from None
+        raise UserError(f"{label}: invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise UserError(f"{label}: invalid YAML: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         got = "the file is empty" if data is None else f"got {_show(data)}"
         raise UserError(f"{label}{_mark(root.start_mark if root else None)}: the top level must be a mapping of "
                         f"field: value lines ({got})")
-    if unique_keys:
-        _check_unique_keys(label, root, ())
     return _Source(path=path.resolve(), label=label, data=data, root=root)
 
 
-def _check_unique_keys(label: str, node: yaml.Node, loc: Loc) -> None:
-    """A key written twice in one mapping is an error at its second place."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[tuple[str, Any]] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key is not None:
-                here = (*loc, key)
-                if (key_node.tag, key) in seen:
-                    raise UserError(f"{label}{_mark(key_node.start_mark)}: {_dotted(here)}: duplicate key; "
-                                    "each field may appear once")
-                seen.add((key_node.tag, key))
-                _check_unique_keys(label, value_node, here)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _check_unique_keys(label, item, (*loc, i))
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+def _check_nodes(label: str, root: yaml.Node | None, unique_keys: bool) -> None:
+    """One walk of the node tree, aliases expanded: the size limit, finite numbers, unique keys.
+
+    Iterative, and stopped at :data:`~sim.limits.MAX_YAML_NODES` values, so an alias bomb (or an
+    alias that contains itself) costs no more than that.
+    """
+    if root is None:
+        return
+    seen_maps: set[int] = set()
+    stack: list[tuple[yaml.Node, Loc]] = [(root, ())]
+    count = 0
+    while stack:
+        node, loc = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise UserError(f"{label}: more than {MAX_YAML_NODES:,} values once YAML aliases (*name) are "
+                            f"expanded; allowed at most {MAX_YAML_NODES:,}")
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _FLOAT_TAG and not _finite_yaml_float(node.value):
+                where = f"{_dotted(loc)}: " if loc else ""
+                raise UserError(f"{label}{_mark(node.start_mark)}: {where}{node.value} is not allowed; numbers "
+                                "must be finite (no .nan or .inf)")
+        elif isinstance(node, yaml.MappingNode):
+            first = id(node) not in seen_maps
+            seen_maps.add(id(node))
+            keys: set[tuple[str, Any]] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                here = (*loc, key) if key is not None else loc
+                if unique_keys and first and key is not None:
+                    if (key_node.tag, key) in keys:
+                        raise UserError(f"{label}{_mark(key_node.start_mark)}: {_dotted(here)}: duplicate key; "
+                                        "each field may appear once")
+                    keys.add((key_node.tag, key))
+                stack.append((key_node, here))
+                stack.append((value_node, here))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*loc, i)) for i, item in enumerate(node.value))
+
+
+def _finite_yaml_float(text: str) -> bool:
+    """Whether a YAML float (``.nan``, ``-.inf``, ``1e999``, ``1_000.5``) is a finite number."""
+    value = text.replace("_", "").strip().lower()
+    if "nan" in value or "inf" in value:
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:  # YAML 1.1's base-60 floats (1:30.5): finite by construction
+        return True
 
 
 def _article(noun: str) -> str:
@@ -484,7 +550,8 @@ def _default_data(field: FieldInfo | None) -> Any:
 def _explain(exc: ValidationError, model: type[BaseModel], sources: list[_Source], overrides: Mapping[str, Any],
              prefix: str, name_path: PathNamer | None = None) -> str:
     """One line for a pydantic ValidationError: the first error, located, plus how many more."""
-    errors = exc.errors(include_url=False)
+    # an unknown field first: a misspelt key also makes the field it meant "missing"
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     line = _explain_one(errors[0], model, sources, overrides, prefix, name_path)
     if len(errors) > 1:
         line += f" (and {len(errors) - 1} more)"
@@ -563,6 +630,8 @@ def _describe(err: ErrorDetails, loc: Loc, model: type[BaseModel]) -> str:
         return "unknown field" + (f"; {hint}" if hint else "")
     if kind == "missing":
         return "required field is missing"
+    if kind == "finite_number":
+        return f"{_show(got)} is not allowed; numbers must be finite (no .nan or .inf)"
     expected = _expected(kind)
     if expected:
         return f"expected {expected} (got {_show(got)})"

@@ -17,7 +17,9 @@ import re
 from enum import IntEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from sim.limits import FIRST_YEAR, LAST_YEAR, MAX_SEED, MAX_SPAN_MONTHS
 
 
 class Stage(IntEnum):
@@ -59,6 +61,17 @@ def _year_month(value: Any) -> str:
 
 YearMonth = Annotated[str, BeforeValidator(_year_month)]
 
+#: A name that is also a folder name: results/<name>/ (no path, no leading dot, no "." or "..").
+FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}")
+
+
+def check_folder_name(value: str) -> str:
+    """``value`` if it is a safe folder name, else ValueError saying what is allowed."""
+    if not FOLDER_NAME.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not allowed; a name is 1 to 80 letters, digits, '_', '-' or '.', "
+                         "starting with a letter or digit (it names the output folder)")
+    return value
+
 
 def month_index(ym: str) -> int:
     """Months since year 0 for a 'YYYY-MM' string (used for date arithmetic)."""
@@ -72,7 +85,8 @@ def P(default: Any, description: str, *, unit: str = "", source: str = "assumpti
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: NaN and infinities are refused in every number of a scenario
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -686,14 +700,14 @@ class Expectations(Strict):
 class Scenario(Strict):
     """A complete scenario. Only ``name`` is required; everything else has a documented default."""
 
-    name: str = P(..., "short name; outputs go to results/<name>/", unit="text", min_length=1, max_length=80,
-                  pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = P(..., "short name; outputs go to results/<name>/", unit="text")
     description: str = P("", "what question the scenario answers", unit="text")
     extends: str | None = P(None, "scenario this one inherits from: a path relative to this file, an absolute "
                             "path, or a shipped scenario's name", unit="path")
     start: YearMonth = P("2018-01", "first simulated month", unit="YYYY-MM")
     end: YearMonth = P("2030-12", "last simulated month", unit="YYYY-MM")
-    seed: int = P(20180101, "root seed when none is given on the command line", unit="integer", ge=0)
+    seed: int = P(20180101, "root seed when none is given on the command line", unit="integer", ge=0,
+                  le=MAX_SEED)
     population: Population = Population()
     drivers: Drivers = Drivers()
     assets: Assets = Assets()
@@ -707,10 +721,22 @@ class Scenario(Strict):
     trust: Trust = Trust()
     expectations: Expectations = Expectations()
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return check_folder_name(value)
+
     @model_validator(mode="after")
     def _check(self) -> "Scenario":
         if month_index(self.end) < month_index(self.start):
             raise ValueError(f"end {self.end} is before start {self.start}; end must be on or after start")
+        for field, value in (("start", self.start), ("end", self.end)):
+            if not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+                raise ValueError(f"{field} {value} is out of range; allowed {FIRST_YEAR}-01 to {LAST_YEAR}-12")
+        span = month_index(self.end) - month_index(self.start) + 1
+        if span > MAX_SPAN_MONTHS:
+            raise ValueError(f"end {self.end} is {span} months after start {self.start}; a scenario spans at most "
+                             f"{MAX_SPAN_MONTHS} months ({MAX_SPAN_MONTHS // 12} years)")
         for section in (self.assets, self.biotech, self.mnc, self.incubator, self.market):
             section._tables()
         return self

@@ -7,11 +7,13 @@ from typing import Optional
 
 import typer
 
+from sim.errors import UserError
+
 
 def register(app: typer.Typer) -> None:
     @app.command("batch")
     def batch(
-        experiment: Path = typer.Argument(..., help="experiment file (experiments/*.yaml)"),
+        experiment: Optional[Path] = typer.Argument(None, help="experiment file (experiments/*.yaml)"),
         workers: Optional[int] = typer.Option(None, "--workers", "-w",
                                               help="local worker processes, or LocalCluster workers "
                                                    "(default: the number of cores; 1 runs in this process)"),
@@ -21,6 +23,9 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o",
                                            help="output folder (default: results/experiments/<name>)"),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="run the failed runs again"),
+        verify: Optional[Path] = typer.Option(None, "--verify", metavar="DIR",
+                                              help="check a batch folder's files (checksums) without running "
+                                                   "anything; exit 1 if any is damaged"),
         max_tasks_per_child: int = typer.Option(200, "--max-tasks-per-child", min=1,
                                                 help="replace local worker processes after about this many runs each"),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
@@ -33,11 +38,19 @@ def register(app: typer.Typer) -> None:
 
         Each finished run becomes a row of OUT/runs/ (pandas.read_parquet(OUT / "runs")).
         Stop it at any time (Ctrl-C, or a killed process) and run the same command again:
-        finished runs are skipped. Results do not depend on --workers or the executor.
+        finished runs are skipped, and damaged files are found and their runs run again.
+        Results do not depend on --workers or the executor. Exit code 1 if runs are missing.
         """
+        if verify is not None:
+            if experiment is not None:
+                raise UserError("--verify DIR checks a folder and runs nothing; give it without an experiment file")
+            raise typer.Exit(verify_folder(verify))
+        if experiment is None:
+            raise UserError("give an experiment file (experiments/*.yaml), or --verify DIR to check a batch folder")
+
         import signal
 
-        from sim.experiments.executors import single_threaded_env
+        from sim.experiments.executors import check_scheduler, single_threaded_env
 
         single_threaded_env()  # before numpy loads, where it has not yet
 
@@ -46,12 +59,16 @@ def register(app: typer.Typer) -> None:
         from sim.experiments.batch import run_batch
         from sim.experiments.executors import make_executor
         from sim.experiments.loader import load_experiment
-
         from sim.experiments.tasks import resolve_run_fn
+        from sim.io import check_output
 
         fn = resolve_run_fn(run_fn)
+        if scheduler:
+            check_scheduler(scheduler)
         loaded = load_experiment(experiment)
         out_dir = out if out is not None else Path("results") / "experiments" / loaded.name
+        # before anything runs: a file, or a folder licsim did not write for a batch, is refused
+        check_output(out_dir, "batch", resume=True, option="--out" if out is not None else "output folder")
         err = Console(stderr=True)
 
         def _term(signum, frame):  # a cluster job's SIGTERM: stop as cleanly as Ctrl-C
@@ -68,8 +85,57 @@ def register(app: typer.Typer) -> None:
             err.print(f"interrupted; finished runs are saved in {out_dir / 'runs'}; run the same command "
                       "again to resume")
             raise
+        except OSError as exc:  # a full disk, a folder that went away: the manifest says "interrupted"
+            raise BatchStopped(f"{out_dir}: {exc.strerror or exc}; the batch stopped (manifest.json: "
+                               "interrupted); finished runs are saved; fix the cause and run the same command "
+                               "again to resume") from None
         finally:
             signal.signal(signal.SIGTERM, previous)
         failed = f", {res.failed} failed (see {out_dir / 'errors.log'})" if res.failed else ""
         print(f"{res.ok + res.failed}/{res.total} runs done ({res.ran} now, {res.seconds:.1f} s){failed}: "
               f"{out_dir / 'runs'}")
+        if res.missing:
+            raise BatchStopped(f"{out_dir}: {res.missing} of {res.total} runs are missing (no row in "
+                               f"{out_dir / 'runs'}); run the same command again to run them")
+
+
+class BatchStopped(UserError):
+    """A batch that did not finish: one line, exit code 1 (the input was fine)."""
+
+    exit_code = 1
+
+
+def verify_folder(folder: Path) -> int:
+    """``licsim batch --verify DIR``: check every file of a batch folder; 0 if all are sound, else 1."""
+    from sim.experiments.design import Param
+    from sim.experiments.store import RunStore
+    from sim.io import folder_lock, manifest_kind, read_manifest_file
+
+    if not folder.is_dir():
+        raise UserError(f"--verify {folder}: no such folder; give the output folder of licsim batch")
+    manifest = read_manifest_file(folder)
+    if manifest is None or manifest_kind(folder) != "batch":
+        raise UserError(f"--verify {folder}: not a batch folder (no licsim batch manifest.json)")
+    try:
+        params = [Param(p["path"], p["kind"]) for p in manifest["parameters"]]
+        outcomes = list(manifest["outcomes"])
+        exp = manifest.get("experiment", {})
+        keep = manifest.get("keep") or (["deals"] if exp.get("save_deals") else []) + list(exp.get("keep", []))
+        total = int(manifest["design"]["runs"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"--verify {folder}: manifest.json lacks {exc}; not a batch folder licsim can check") from None
+    store = RunStore(folder, params, outcomes, keep=keep)
+    with folder_lock(folder):
+        report = store.verify(repair=False)
+        counts = store.counts() if report.ok else None
+    for path, why in report.damaged:
+        print(f"damaged: {path}: {why}")
+    if not report.ok:
+        lost = f"; {len(report.runs_lost)} run(s) lose their kept files" if report.runs_lost else ""
+        print(f"{len(report.damaged)} of {report.files} files damaged{lost}; run licsim batch with the same "
+              "experiment and --out to repair them (damaged files are moved to damaged/, their runs run again)")
+        return 1
+    stored = counts["ok"] + counts["failed"]
+    missing = f"; {total - stored} of {total} runs not run yet" if stored < total else ""
+    print(f"{report.files} files verified, none damaged ({stored} runs stored{missing}): {folder}")
+    return 0

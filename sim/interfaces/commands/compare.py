@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from sim.limits import MAX_SEED
+
 
 def register(app: typer.Typer) -> None:
     @app.command("compare")
@@ -21,9 +23,13 @@ def register(app: typer.Typer) -> None:
         window: Annotated[Optional[str], typer.Option(
             "--window", help="years to compare, e.g. 2025..2030 (default: from the first year the runs differ)")]
         = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="root seed (default: A's)")] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=MAX_SEED,
+                                                    help="root seed (default: A's)")] = None,
         workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
                                                        help="processes (default: all cores)")] = None,
+        force: Annotated[bool, typer.Option(
+            "--force", help="replace the files of an earlier comparison in the output folder (others are kept)")]
+        = False,
     ) -> None:
         """Run SCENARIO_A and SCENARIO_B with the same seeds and print what differs.
 
@@ -37,5 +43,9 @@ def register(app: typer.Typer) -> None:
         sc_b = load_scenario(scenario_b)
         safe = lambda s: re.sub(r"[^A-Za-z0-9_.\-]", "_", s)  # noqa: E731
         out_dir = out if out is not None else Path("results") / f"compare_{safe(sc_a.name)}_vs_{safe(sc_b.name)}"
+        from sim.io import check_output
+
+        # before simulating: a folder licsim did not write, or an earlier comparison without --force, is refused
+        check_output(out_dir, "compare", force=force, option="--out" if out is not None else "output folder")
         run_comparison(sc_a, sc_b, replications, seed=seed, workers=workers, out=out_dir, window=window,
                        console=console(), manifest={"a_file": str(scenario_a), "b_file": str(scenario_b)})

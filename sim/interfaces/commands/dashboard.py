@@ -47,13 +47,28 @@ def _draw_workers() -> int | None:
     return int(raw)
 
 
-def serve(scenario: Path | None, host: str, port: int, open_browser: bool = False) -> None:
+NO_AUTH_WARNING = ("warning: --host {host} lets other computers reach this dashboard, and it has no "
+                   "authentication: anyone who can reach {host}:{port} can run models on this computer. "
+                   "Use --host 127.0.0.1 unless the network is trusted.")
+
+
+def serve(scenario: Path | None, host: str, port: int, open_browser: bool = False,
+          results_dirs: list[Path] | None = None) -> None:
     """Check the inputs, then run solara's server in this process until interrupted."""
     import os
     import sys
 
+    from sim.interfaces.dashboard.data import RESULTS_ENV
+    from sim.interfaces.dashboard.security import install, is_loopback
+
     if not 0 < port < 65536:
         raise UserError(f"--port {port}: allowed 1 to 65535")
+    if results_dirs:
+        for d in results_dirs:
+            if not d.is_dir():
+                raise UserError(f"--results-dir {d}: no such folder")
+        # the /compare page loads result folders only from below these (and the project's results/)
+        os.environ[RESULTS_ENV] = os.pathsep.join(str(d.resolve()) for d in results_dirs)
     draw_workers = _draw_workers()
     if scenario is not None:
         if not scenario.is_file():
@@ -76,6 +91,9 @@ def serve(scenario: Path | None, host: str, port: int, open_browser: bool = Fals
     except AssetError as exc:
         raise UserError(str(exc))
     _check_port(host, port)
+    if not is_loopback(host):
+        print(NO_AUTH_WARNING.format(host=host, port=port), file=sys.stderr, flush=True)
+    install(host)  # websockets from other origins (and, on loopback, foreign Host names) are refused
     from sim.interfaces.dashboard import panels
 
     panels.start_workers(draw_workers)
@@ -101,6 +119,13 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this computer only)"),
         port: int = typer.Option(8765, "--port", help="port to listen on"),
         open_browser: bool = typer.Option(False, "--open/--no-open", help="open a browser window"),
+        results_dir: list[Path] = typer.Option(
+            [], "--results-dir", help="a folder the comparison page may load result folders from, besides "
+                                      "./results (repeat for more)"),
     ) -> None:
-        """Start the workshop dashboard and print its address (works offline)."""
-        serve(scenario, host, port, open_browser)
+        """Start the workshop dashboard and print its address (works offline).
+
+        It has no authentication: keep --host at 127.0.0.1 (this computer only) unless the
+        network is trusted; any other address prints a warning.
+        """
+        serve(scenario, host, port, open_browser, results_dir)

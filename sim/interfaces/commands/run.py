@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from sim.errors import UserError
+from sim.limits import MAX_SEED
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +21,8 @@ def run(
     replications: int = typer.Option(1, "--replications", "-n", help="number of seeded replications"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>/)"),
     workers: int = typer.Option(0, "--workers", help="worker processes (default: cores, 1 = no subprocesses)"),
+    force: bool = typer.Option(False, "--force", help="replace an earlier run's files in the output folder "
+                                                      "(files licsim did not write there are kept)"),
 ) -> None:
     """Run SCENARIO; write deals.parquet, monthly.parquet, yearly.csv, manifest.json and charts/."""
     from sim.scenarios.loader import load_scenario, scenario_to_dict
@@ -27,12 +30,14 @@ def run(
     sc = load_scenario(scenario)
     if replications < 1:
         raise UserError(f"--replications: {replications} is not allowed; use 1 or more")
-    if seed is not None and seed < 0:
-        raise UserError(f"--seed: {seed} is not allowed; use 0 or more")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed: {seed} is not allowed; use a whole number from 0 to {MAX_SEED} (2**63 - 1)")
     root = sc.seed if seed is None else seed
     outdir = out if out is not None else Path("results") / sc.name
-    if outdir.exists() and not outdir.is_dir():
-        raise UserError(f"--out: {outdir} exists and is not a folder")
+    from sim.io import check_output
+
+    # before simulating: a folder licsim did not write, or an earlier run without --force, is refused
+    check_output(outdir, "run", force=force, option="--out" if out is not None else "output folder")
     if not workers:
         from sim.experiments.executors import available_cores
 
@@ -66,7 +71,7 @@ def run(
     deals = pd.concat([r.deals for r in results], ignore_index=True)
     monthly = pd.concat([r.monthly for r in results], ignore_index=True)
     yearly = yearly_table(deals, monthly)
-    with atomic_dir(outdir) as tmp:
+    with atomic_dir(outdir, kind="run") as tmp:
         write_parquet(deals, tmp / "deals.parquet")
         write_parquet(monthly, tmp / "monthly.parquet")
         write_csv(yearly, tmp / "yearly.csv")

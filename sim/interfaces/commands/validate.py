@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from sim.limits import MAX_SEED
+
 
 def console():
     """A rich console; when output is not a terminal, wide enough that scorecard rows stay on one line."""
@@ -27,9 +29,13 @@ def register(app: typer.Typer) -> None:
             "--out", help="output folder (default: results/<scenario>/validation)")] = None,
         targets: Annotated[Optional[Path], typer.Option(
             "--targets", help="targets file (default: experiments/targets.yaml)")] = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="root seed (default: the scenario's)")] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=MAX_SEED,
+                                                    help="root seed (default: the scenario's)")] = None,
         workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
                                                        help="processes (default: all cores)")] = None,
+        force: Annotated[bool, typer.Option(
+            "--force", help="replace the files of an earlier validation in the output folder (others are kept)")]
+        = False,
     ) -> None:
         """Score SCENARIO against the calibration targets (DOMAIN.md C1-C10).
 
@@ -41,6 +47,9 @@ def register(app: typer.Typer) -> None:
         sc = load_scenario(scenario)
         ts = load_targets(targets)
         out_dir = out if out is not None else Path("results") / sc.name / "validation"
+        from sim.io import check_output
+
+        check_output(out_dir, "validate", force=force, option="--out" if out is not None else "output folder")
         res = run_validation(sc, ts, replications, seed=seed, workers=workers, out=out_dir, console=console(),
                              manifest={"scenario_file": str(scenario)})
         if not res.scorecard.passed:

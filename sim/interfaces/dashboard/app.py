@@ -30,7 +30,7 @@ from sim.interfaces.dashboard import data as D
 from sim.interfaces.dashboard import panels as P
 
 CHOICES: dict[str, str] = D.scenario_choices()
-D.DashboardModel.choices = CHOICES
+D.ServedModel.choices = CHOICES  # what a browser may pick: these labels, never a path
 DEFAULT_SCENARIO = D.default_scenario(CHOICES)
 DEFAULT_PARAMS: dict[str, Any] = {"scenario": DEFAULT_SCENARIO, **{lv.name: 1.0 for lv in D.LEVERS},
                                   "seed": D.DEFAULT_SEED}
@@ -148,6 +148,8 @@ def RunStatus(model: D.DashboardModel):
         solara.Text(f"{model.progress_label()}: scenario {model.scenario_label}, seed {model.seed}")
         levers = ", ".join(f"{lv.label.split(' (')[0].lower()} x{float(model.levers[lv.name]):g}" for lv in D.LEVERS)
         solara.Text(f"Levers: {levers}", style={"font-size": "0.85em", "color": "#555"}, classes=["licsim-levers"])
+        if getattr(model, "notice", ""):
+            solara.Warning(model.notice, dense=True, classes=["licsim-notice"])
         n_deals = len(model.data()["deals"])
         solara.Text(f"{n_deals} deal{'' if n_deals == 1 else 's'} so far", classes=["licsim-deal-count"])
         stem = model.file_stem()
@@ -192,10 +194,10 @@ def LivePage():
     def create_first():
         if live_model.peek() is None:
             try:
-                live_model.set(D.DashboardModel(**DEFAULT_PARAMS))
+                live_model.set(D.ServedModel(**DEFAULT_PARAMS))
             except Exception as exc:  # show it in the page rather than a blank screen
                 traceback.print_exc()
-                _start_error.set(f"could not start the model: {type(exc).__name__}: {exc}")
+                _start_error.set(f"could not start the model: {one_line(exc)}")
 
     solara.use_effect(create_first, [])
 
@@ -230,9 +232,7 @@ def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str, pool
     """Frames of one future: simulated with the given seeds (on ``pool`` when given, else in this
     process), or read from a result folder."""
     if side["source"] == "results":
-        folder = side.get("results")
-        if not folder:
-            raise ValueError(f"{label}: pick a result folder")
+        folder = D.check_result_folder(side.get("results"))  # only below the results directory
         deals, monthly = R.load_frames(folder)
         return {"deals": deals, "monthly": monthly, "label": f"{label}: {folder}"}
     from sim.analysis.validation import map_replications
@@ -296,7 +296,11 @@ def ComparePage():
         from sim.analysis.validation import make_executor
         from sim.experiments.executors import available_cores
 
-        seeds = [int(_first_seed.value) + i for i in range(int(_seeds.value))]
+        try:
+            seeds = D.compare_seeds(_seeds.value, _first_seed.value)  # slider values, as a browser sent them
+        except Exception as exc:
+            compare_result.set({"error": one_line(exc)})
+            return
         # One pool for both futures (its workers start on the first run); one seed runs here.
         pool = make_executor(min(available_cores(), len(seeds))) if len(seeds) > 1 else None
         try:
@@ -332,7 +336,7 @@ def ComparePage():
         except Exception as exc:
             traceback.print_exc()
             _progress.set("")
-            compare_result.set({"error": f"{type(exc).__name__}: {exc}"})
+            compare_result.set({"error": one_line(exc)})
         finally:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -385,7 +389,36 @@ def ComparePage():
             Table(res["table"])
 
 
+def one_line(exc: BaseException) -> str:
+    """What a page shows of an error: one line (the server's log has the traceback)."""
+    from sim.errors import UserError
+
+    if isinstance(exc, UserError):
+        return str(exc)
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}{': ' + text if text else ''} (details in the server's log)"
+
+
+def _guarded(page):
+    """``page`` inside an error boundary: an error in it, or in what it calls on a click, shows as
+    one line with a way back, never as solara's traceback in the page."""
+
+    @solara.component
+    def Guarded():
+        exc, clear = solara.use_exception()
+        if exc is not None:
+            print("".join(traceback.format_exception(exc)), flush=True)  # the log has the detail
+            with solara.Column(style={"padding": "12px"}):
+                solara.Error(one_line(exc), classes=["licsim-page-error"])
+                solara.Button("Back", on_click=clear)
+            return
+        page()
+
+    Guarded.__name__ = f"Guarded{page.__name__}"
+    return Guarded
+
+
 routes = [
-    solara.Route(path="/", component=LivePage, label="Live market"),
-    solara.Route(path="compare", component=ComparePage, label="Compare futures"),
+    solara.Route(path="/", component=_guarded(LivePage), label="Live market"),
+    solara.Route(path="compare", component=_guarded(ComparePage), label="Compare futures"),
 ]

@@ -5,12 +5,19 @@
 * :data:`LEVERS`: the sliders and the scenario fields they set (through ``apply_overrides``).
 * :class:`DashboardModel`: what Mesa's SolaraViz drives: built from keyword arguments (the
   slider values), it wraps one :class:`sim.model.model.LicensingMarket` and caches its frames.
-* :func:`result_choices`: result folders of ``licsim run``/``compare``/``batch`` to load for comparison.
+  :class:`ServedModel` is the one the server builds from what a browser sends: every value is
+  checked (only the scenarios the picker offers, levers and seed within their sliders' range),
+  and a bad one gives the default with a one-line notice, never an error in the page.
+* :func:`result_choices`: result folders of ``licsim run``/``compare``/``batch`` to load for comparison,
+  only below the project's ``results/`` or the folders ``licsim dashboard --results-dir`` names
+  (:func:`check_result_folder`).
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+import math
 import os
 import threading
 from collections.abc import Mapping
@@ -26,6 +33,10 @@ from sim.errors import UserError
 SCENARIO_ENV = "LICSIM_DASHBOARD_SCENARIO"
 RESULTS_ENV = "LICSIM_DASHBOARD_RESULTS"
 DEFAULT_SEED = 1
+#: Most seeds per future on the comparison page (its slider's maximum).
+MAX_COMPARE_SEEDS = 10
+
+log = logging.getLogger("licsim.dashboard")
 
 
 @dataclass(frozen=True)
@@ -101,18 +112,59 @@ def default_scenario(choices: Mapping[str, str]) -> str:
     return "baseline" if "baseline" in choices else next(iter(choices))
 
 
+def lever_value(lever: Lever, value: Any) -> float:
+    """A lever's value if it is a finite number within its slider's range, else UserError."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        x = math.nan
+    if isinstance(value, bool) or not math.isfinite(x) or not lever.min <= x <= lever.max:
+        raise UserError(f"{lever.label}: {str(value)[:20]!r} is not allowed; allowed {lever.min:g} to {lever.max:g}")
+    return x
+
+
+def whole_number(value: Any, low: int, high: int, label: str) -> int:
+    """``value`` as a whole number from ``low`` to ``high``, else UserError naming ``label``."""
+    x: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        x = value
+    elif isinstance(value, float) and value.is_integer():
+        x = int(value)
+    elif isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
+        x = int(value)
+    if x is None or not low <= x <= high:
+        raise UserError(f"{label}: {str(value)[:20]!r} is not allowed; allowed {low} to {high}")
+    return x
+
+
+def seed_value(value: Any) -> int:
+    """A seed within :data:`SEED_RANGE`, else UserError."""
+    return whole_number(value, SEED_RANGE[0], SEED_RANGE[1], "seed")
+
+
 def build_scenario(scenario: str, levers: Mapping[str, float] | None = None, choices: Mapping[str, str] | None = None):
-    """Load a scenario by picker label (or path / shipped name) and apply the lever values."""
+    """Load a scenario by picker label and apply the lever values.
+
+    With ``choices`` (what the dashboard's picker offers: label -> file) only those labels are
+    accepted: a browser's value never becomes a path. Without it (Python callers) ``scenario``
+    may be a path or a shipped name. Lever values must be within their sliders' range.
+    """
     from sim.scenarios.loader import apply_overrides, load_scenario
 
-    where = (choices or {}).get(scenario, scenario)
+    if choices is not None:
+        if not isinstance(scenario, str) or scenario not in choices:
+            raise UserError(f"scenario {str(scenario)[:40]!r} is not one the picker offers")
+        where = choices[scenario]
+    else:
+        where = scenario
     sc = load_scenario(where)
     overrides = {}
     for lever in LEVERS:
         value = (levers or {}).get(lever.name)
         if value is None:
             continue
-        if float(value) == 1.0:
+        value = lever_value(lever, value)
+        if value == 1.0:
             continue
         base = _get_path(sc, lever.path)  # the scenario's own scale: the slider multiplies it
         overrides[lever.path] = round(float(value) * (float(base) if base is not None else 1.0), 6)
@@ -158,11 +210,13 @@ class DashboardModel:
                  patent_cliff: float = 1.0, us_venture: float = 1.0, seed: int = DEFAULT_SEED):
         from sim.model.model import LicensingMarket
 
-        self.params = {"scenario": scenario, "funding": funding, "trust": trust, "patent_cliff": patent_cliff,
-                       "us_venture": us_venture, "seed": int(seed)}
-        self.levers = {"funding": funding, "trust": trust, "patent_cliff": patent_cliff, "us_venture": us_venture}
+        self.notice = ""  # one line for the page when a value sent was not allowed (ServedModel)
+        levers = {"funding": funding, "trust": trust, "patent_cliff": patent_cliff, "us_venture": us_venture}
+        scenario, levers, seed = self._checked(scenario, levers, seed)
+        self.params = {"scenario": scenario, **levers, "seed": int(seed)}
+        self.levers = levers
         self.scenario_label = scenario
-        self.scenario = build_scenario(scenario, self.levers, self.choices or None)
+        self.scenario = self._build(scenario, levers)
         self.seed = int(seed)
         self.market = LicensingMarket(self.scenario, seed=self.seed)
         self.start = pd.Timestamp(f"{self.scenario.start}-01")
@@ -172,6 +226,13 @@ class DashboardModel:
         self._cache: tuple[int, dict[str, Any]] | None = None
         self.run_id = next(DashboardModel._serial)  # tells this run's pictures from the last one's on the page
         self.pictures: dict[str, tuple[int, bytes]] = {}  # the newest picture drawn of each panel: (step, PNG)
+
+    def _checked(self, scenario: Any, levers: dict[str, Any], seed: Any) -> tuple[Any, dict[str, Any], Any]:
+        """Python callers' values, as given (see :class:`ServedModel`)."""
+        return scenario, levers, seed
+
+    def _build(self, scenario: Any, levers: dict[str, Any]):
+        return build_scenario(scenario, levers, self.choices or None)
 
     # --- what SolaraViz uses
     def step(self) -> None:
@@ -250,17 +311,88 @@ class DashboardModel:
             release_market(self.market)
 
 
+class ServedModel(DashboardModel):
+    """The model the dashboard's server builds from the values a browser sends.
+
+    Every value is treated as hostile: the scenario must be a label the picker offers (never a
+    path), levers and seed must be within their sliders' range. A value that is not allowed,
+    or a scenario that fails to load, gives the default in its place and a one-line
+    :attr:`notice` for the page; the detail goes to the server's log. It never raises for
+    what a browser sent, so no traceback can reach a page from Reset.
+    """
+
+    def _checked(self, scenario: Any, levers: dict[str, Any], seed: Any) -> tuple[Any, dict[str, Any], Any]:
+        notes = []
+        if not isinstance(scenario, str) or scenario not in self.choices:
+            notes.append(f"scenario {str(scenario)[:40]!r} is not offered")
+            scenario = default_scenario(self.choices)
+        clean = {}
+        for lever in LEVERS:
+            try:
+                clean[lever.name] = lever_value(lever, levers.get(lever.name, 1.0))
+            except UserError as exc:
+                notes.append(str(exc))
+                clean[lever.name] = 1.0
+        try:
+            seed = seed_value(seed)
+        except UserError as exc:
+            notes.append(str(exc))
+            seed = DEFAULT_SEED
+        if notes:
+            log.warning("dashboard: refused values from a browser: %s", "; ".join(notes))
+            self.notice = "; ".join(notes) + "; the defaults are used instead"
+        return scenario, clean, seed
+
+    def _build(self, scenario: Any, levers: dict[str, Any]):
+        try:
+            return build_scenario(scenario, levers, self.choices)
+        except Exception as exc:  # a broken scenario file among the offered ones: the default instead
+            log.warning("dashboard: scenario %r failed to load", scenario, exc_info=True)
+            fallback = default_scenario(self.choices)
+            if fallback == scenario:
+                raise
+            one_line = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__} (see the server's log)"
+            self.notice = (self.notice + "; " if self.notice else "") + (
+                f"scenario {scenario!r} could not be loaded: {one_line}; showing {fallback}")
+            self.scenario_label = fallback
+            self.params["scenario"] = fallback
+            return build_scenario(fallback, levers, self.choices)
+
+
+def compare_seeds(count: Any, first: Any) -> list[int]:
+    """The comparison page's seeds from its two sliders (hostile values refused with UserError)."""
+    n = whole_number(count, 1, MAX_COMPARE_SEEDS, "seeds per future")
+    start = seed_value(first)
+    return [start + i for i in range(n)]
+
+
 # ------------------------------------------------------------------------------ results
+
+
+def result_roots(root: str | os.PathLike | None = None) -> list[Path]:
+    """The folders result folders may come from: ``--results-dir`` ones and the project's ``results/``."""
+    roots = [Path(p) for p in os.environ.get(RESULTS_ENV, "").split(os.pathsep) if p]
+    roots.append(Path(root) if root is not None else Path.cwd() / "results")
+    return [r.resolve() for r in roots]
+
+
+def check_result_folder(folder: Any, root: str | os.PathLike | None = None) -> str:
+    """``folder`` if it lies below an allowed results root (links resolved), else UserError."""
+    if not isinstance(folder, (str, os.PathLike)) or not str(folder):
+        raise UserError("pick a result folder")
+    real = Path(folder).resolve()
+    if not any(real == r or real.is_relative_to(r) for r in result_roots(root)):
+        raise UserError("that result folder is not below the results directory (licsim dashboard --results-dir "
+                        "names others)")
+    return str(real)
 
 
 def result_choices(root: str | os.PathLike | None = None, max_depth: int = 3) -> dict[str, str]:
     """Result folders (``licsim run``/``compare``/``batch``) under ``results/``: label -> path."""
     from sim.analysis.report import detect_kind
 
-    roots = [Path(p) for p in os.environ.get(RESULTS_ENV, "").split(os.pathsep) if p]
-    roots.append(Path(root) if root is not None else Path.cwd() / "results")
     out: dict[str, str] = {}
-    for base in roots:
+    for base in result_roots(root):
         if not base.is_dir():
             continue
         stack = [(base, 0)]
@@ -276,6 +408,7 @@ def result_choices(root: str | os.PathLike | None = None, max_depth: int = 3) ->
                 continue
             if depth < max_depth:
                 for child in sorted(folder.iterdir(), reverse=True):
-                    if child.is_dir() and not child.name.startswith("."):
+                    # a link out of the results directory is not followed
+                    if child.is_dir() and not child.name.startswith(".") and child.resolve().is_relative_to(base):
                         stack.append((child, depth + 1))
     return dict(sorted(out.items()))
