@@ -170,7 +170,9 @@ def fold(model: "LicensingMarket", rows: np.ndarray) -> None:
     f.sink(rows, f.cash[rows].copy(), "liquidation")
     f.burn[rows] = 0.0
     n = a.n
-    gone = np.isin(a.originator[:n], rows) & (a.status[:n] == ACTIVE)
+    closing = np.zeros(f.n, dtype=bool)
+    closing[rows] = True
+    gone = closing[a.originator[:n]] & (a.status[:n] == ACTIVE)
     orphan = gone & (a.developer[:n] == a.originator[:n])
     a.status[:n][orphan] = WITHDRAWN
     a.in_talks[:n][orphan] = False

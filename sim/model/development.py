@@ -64,7 +64,9 @@ def develop(model: "LicensingMarket") -> None:
     hold = biotech.paused(model)
     running = active & ~a.read_out[:n] & ~hold
     running &= ~newco_funding(model, running)
-    a.paused[:n] = (active & ~running) & ~np.isin(np.arange(n), clear)
+    cleared = np.zeros(n, dtype=bool)
+    cleared[clear] = True
+    a.paused[:n] = active & ~running & ~cleared
     a.progress[:n][running] += 1.0
     due = np.flatnonzero(running & (a.progress[:n] >= a.duration[:n]))
     ok = model.rng.random(due.size) < a.success_prob(due)

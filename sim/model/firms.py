@@ -102,14 +102,16 @@ class FirmTable:
             raise ValueError(f"undeclared money flow {label!r}; declared: {', '.join(allowed)}")
         book[label] += amount
 
-    def source(self, ids: np.ndarray | int, amounts: np.ndarray | float, label: str) -> None:
-        ids, amounts = np.atleast_1d(ids), np.broadcast_to(np.asarray(amounts, float), np.shape(np.atleast_1d(ids)))
+    def source(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
+        """Money from outside into firms ``ids`` (arrays of the same length)."""
+        amounts = np.asarray(amounts, dtype=float)
         _check_amounts(amounts, label)
         np.add.at(self.cash, ids, amounts)
         self._declare(self.sources, SOURCES, label, float(amounts.sum()))
 
-    def sink(self, ids: np.ndarray | int, amounts: np.ndarray | float, label: str) -> None:
-        ids, amounts = np.atleast_1d(ids), np.broadcast_to(np.asarray(amounts, float), np.shape(np.atleast_1d(ids)))
+    def sink(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
+        """Money out of the model from firms ``ids`` (arrays of the same length; each must have it)."""
+        amounts = np.asarray(amounts, dtype=float)
         _check_amounts(amounts, label)
         self._check_funds(ids, amounts, label)
         np.subtract.at(self.cash, ids, amounts)
@@ -154,5 +156,5 @@ class FirmTable:
 
 
 def _check_amounts(amounts: np.ndarray, label: str) -> None:
-    if amounts.size and not (np.all(np.isfinite(amounts)) and amounts.min() >= 0):
+    if amounts.size and not (amounts.min() >= 0 and amounts.max() < np.inf):
         raise ValueError(f"money flow {label!r} must be finite and non-negative")

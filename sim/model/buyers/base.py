@@ -32,7 +32,7 @@ import mesa
 import numpy as np
 
 from sim.model.firms import Kind
-from sim.scenarios.schema import AREAS
+from sim.scenarios.schema import AREAS, STAGES
 
 if TYPE_CHECKING:
     from sim.model.market.offers import Offers
@@ -54,6 +54,7 @@ class BuyerTable:
         self.trust_offset = np.zeros(0)
         self.home = np.zeros(0, np.int64)  # market index of a regional licensee, -1 otherwise
         self.exposure = np.zeros(0)  # revenue gap per unit of the patent-cliff driver
+        self.appetite = np.zeros((0, len(STAGES)))  # appetite by stage at the reference climate
         self.agents: list[Buyer] = []
 
     @property
@@ -147,7 +148,8 @@ class Buyer(mesa.Agent):
         js = model.buyers.append(row=rows, kind=np.full(count, int(cls.kind)), credits=rng.random(count),
                                  focus=focus, trust_offset=rng.normal(0.0, model.params.valuation.trust_spread, count),
                                  home=traits.pop("home", np.full(count, -1)),
-                                 exposure=traits.pop("exposure", np.zeros(count)))
+                                 exposure=traits.pop("exposure", np.zeros(count)),
+                                 appetite=traits.pop("appetite", np.ones((count, len(STAGES)))))
         for row, j, region, name in zip(rows, js, regions, names):
             model.buyers.agents.append(cls(model, int(row), int(j), region, name))
 

@@ -65,8 +65,15 @@ class Mnc(Buyer):
         exposure = p.revenue_gap * (0.5 + 0.5 * share / mean)
         model.expiries = [(month_index(str(e["date"])), i, float(e["sales_usd"]))
                           for i, x in enumerate(infos) for e in x["expiries"]]
-        return {"revenue_usd": revenue, "cash": 12 * revenue * p.bd_budget_share / 12, "exposure": exposure,
-                "name": [x["name"] for x in infos], "region": [x["region"] for x in infos]}
+        regions = [x["region"] for x in infos]
+        return {"revenue_usd": revenue, "cash": revenue * p.bd_budget_share, "exposure": exposure,
+                "appetite": cls.culture_appetite(model, regions), "name": [x["name"] for x in infos],
+                "region": regions}
+
+    @classmethod
+    def culture_appetite(cls, model: "LicensingMarket", regions: list[str]) -> np.ndarray:
+        table = model.params.mnc.appetite
+        return np.array([table[CULTURE[r]] for r in regions]).reshape(len(regions), len(STAGES))
 
     @classmethod
     def deals_per_year(cls, model: "LicensingMarket") -> float:
@@ -106,8 +113,7 @@ class Mnc(Buyer):
     @classmethod
     def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         p = model.params.mnc
-        cultures = [CULTURE[model.buyers.agents[j].region] for j in js]
-        table = np.array([p.appetite[c] for c in cultures]).reshape(js.size, len(STAGES))
+        table = model.buyers.appetite[js]
         lift = (model.drivers_now["rd_externalisation"] / p.externalisation_reference) ** (
             p.externalisation_elasticity * EARLY_WEIGHT)
         return table * lift[None, :] * cls.reach(model)
@@ -140,6 +146,7 @@ class MidSizePharma(Mnc):
         regions = [MID_SIZE_REGIONS[i] for i in rng.integers(len(MID_SIZE_REGIONS), size=count)]
         exposure = p.revenue_gap * rng.uniform(0.5, 1.5, count)
         return {"revenue_usd": revenue, "cash": revenue * p.bd_budget_share, "exposure": exposure,
+                "appetite": cls.culture_appetite(model, regions),
                 "name": [f"Mid-size pharma {i + 1}" for i in range(count)], "region": regions}
 
     @classmethod

@@ -35,6 +35,13 @@ if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
 
 
+def _deals_on(model: "LicensingMarket", live: np.ndarray, assets: np.ndarray) -> np.ndarray:
+    """The live deals (of ``live``) whose programme is one of ``assets``."""
+    hit = np.zeros(model.assets.n, dtype=bool)
+    hit[assets] = True
+    return live[hit[model.ledger.asset[live]]]
+
+
 def holder(model: "LicensingMarket", deals: np.ndarray) -> np.ndarray:
     """Firm holding the rights of each deal now (its licensee, or whoever it passed them to)."""
     led = model.ledger
@@ -47,7 +54,7 @@ def on_advance(model: "LicensingMarket", assets: np.ndarray) -> None:
         return
     led = model.ledger
     live = led.live()
-    hit = live[np.isin(led.asset[live], assets)]
+    hit = _deals_on(model, live, assets)
     led.owed[hit] += led.dev_milestone[hit]
     settle(model)
 
@@ -77,7 +84,7 @@ def on_failure(model: "LicensingMarket", assets: np.ndarray) -> None:
         return
     led = model.ledger
     live = led.live()
-    for deal in live[np.isin(led.asset[live], assets)]:
+    for deal in _deals_on(model, live, assets):
         led.terminate(int(deal), model.date, "failed_trial")
 
 
@@ -117,7 +124,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     if lapsing.size:
         a.status[lapsing] = LAPSED
         live = led.live()
-        for deal in live[np.isin(led.asset[live], lapsing)]:
+        for deal in _deals_on(model, live, lapsing):
             led.terminate(int(deal), model.date, "exclusivity_lost")
         approved = np.setdiff1d(approved, lapsing)
     if approved.size == 0:
@@ -130,7 +137,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     if led.n == 0:
         return
     live = led.live()
-    on_market = live[np.isin(led.asset[live], approved)]
+    on_market = _deals_on(model, live, approved)
     on_market = on_market[f.alive[led.licensor[on_market]]]
     if on_market.size == 0:
         return
