@@ -7,21 +7,24 @@ from typing import Optional
 
 import typer
 
+from sim.interfaces.options import cores, workers_option
+
 
 def register(app: typer.Typer) -> None:
     @app.command("batch")
     def batch(
-        experiment: Path = typer.Argument(..., help="experiment file (experiments/*.yaml)"),
-        workers: Optional[int] = typer.Option(None, "--workers", "-w",
-                                              help="local worker processes, or LocalCluster workers "
-                                                   "(default: the number of cores; 1 runs in this process)"),
-        scheduler: Optional[str] = typer.Option(None, "--scheduler",
+        experiment: Path = typer.Argument(..., metavar="EXPERIMENT", help="experiment file (experiments/*.yaml)"),
+        workers: Optional[int] = workers_option(
+            "local worker processes, or LocalCluster workers; 1 runs everything in this process "
+            f"(default: one per CPU core, {cores()} here)"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
                                                 help="run on a running Dask cluster: tcp://host:port"),
-        cluster: Optional[str] = typer.Option(None, "--cluster", help="'local': start a Dask LocalCluster"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o",
+        cluster: Optional[str] = typer.Option(None, "--cluster", metavar="local",
+                                              help="'local': start a Dask LocalCluster"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR",
                                            help="output folder (default: results/experiments/<name>)"),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="run the failed runs again"),
-        max_tasks_per_child: int = typer.Option(200, "--max-tasks-per-child", min=1,
+        max_tasks_per_child: int = typer.Option(200, "--max-tasks-per-child", min=1, metavar="N",
                                                 help="replace local worker processes after about this many runs each"),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
         run_fn: Optional[str] = typer.Option(None, "--run-fn", hidden=True,

@@ -97,9 +97,11 @@ def serve(scenario: Path | None, host: str, port: int, open_browser: bool = Fals
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(
-        scenario: Path = typer.Option(None, "--scenario", help="scenario YAML file to start with (also in the picker)"),
-        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this computer only)"),
-        port: int = typer.Option(8765, "--port", help="port to listen on"),
+        scenario: Path = typer.Option(None, "--scenario", metavar="FILE",
+                                      help="scenario YAML file to start with (also in the picker)"),
+        host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS",
+                                 help="address to listen on (127.0.0.1: this computer only)"),
+        port: int = typer.Option(8765, "--port", metavar="PORT", help="port to listen on"),
         open_browser: bool = typer.Option(False, "--open/--no-open", help="open a browser window"),
     ) -> None:
         """Start the workshop dashboard and print its address (works offline)."""

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from sim.errors import UserError
+from sim.interfaces.options import workers_option
 
 
 def register(app: typer.Typer) -> None:
@@ -15,11 +16,12 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    scenario: str = typer.Argument(..., help="scenario YAML file, or a shipped scenario's name"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="root seed (default: the scenario's seed)"),
-    replications: int = typer.Option(1, "--replications", "-n", help="number of seeded replications"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>/)"),
-    workers: int = typer.Option(0, "--workers", help="worker processes (default: cores, 1 = no subprocesses)"),
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="scenario YAML file, or a shipped scenario's name"),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="root seed (default: the scenario's seed)"),
+    replications: int = typer.Option(1, "--replications", "-n", metavar="N", help="number of seeded replications"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR",
+                                       help="output folder (default results/<scenario name>/)"),
+    workers: Optional[int] = workers_option(),
 ) -> None:
     """Run SCENARIO; write deals.parquet, monthly.parquet, yearly.csv, manifest.json and charts/."""
     from sim.scenarios.loader import load_scenario, scenario_to_dict
