@@ -87,10 +87,18 @@ def serve(scenario: Path | None, host: str, port: int, open_browser: bool = Fals
 
     args = ["run", APP, "--host", host, "--port", str(port), "--production", "--no-check-version",
             "--open" if open_browser else "--no-open", "--log-level-uvicorn", "warning"]
+    import warnings
+
+    # A local server speaks http: solara's advice about cookies for https sites is noise in a terminal.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     try:
         solara_cli.main(args=args, prog_name="solara", standalone_mode=False)
     except KeyboardInterrupt:
         pass
+    except Exception as exc:  # Ctrl+C reaches solara's own command line as click's Abort
+        if type(exc).__name__ != "Abort":
+            raise
+    print("licsim dashboard: stopped", flush=True)
     sys.stdout.flush()
 
 
