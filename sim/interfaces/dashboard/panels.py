@@ -226,6 +226,12 @@ def draw_deals_by_stage(ax, deals: pd.DataFrame | None, start=None, end=None, no
             ax.set_yticks([])
             ax.text(0.5, 0.5, "no deals yet", ha="center", va="center", transform=ax.transAxes, color="grey",
                     fontsize=TITLE_PT)
+            rows = _observed(observed, "deals")
+            if rows and _observed_segments(ax, index, rows, OBSERVED_COLOUR, "observed"):
+                ax.set_ylim(0, max(o["per_quarter"] for o in rows) * 1.1)
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+                ax.set_ylabel("deals", fontsize=TEXT_PT)
+                _legend(ax)
         else:
             _empty(ax)
         return
