@@ -1,6 +1,6 @@
 """Validation against the real market: calibration targets as data, the scorecard, and replications.
 
-The targets (DOMAIN.md C1-C10) live in ``experiments/targets.yaml``. Each target names a
+The targets (C1-C10 of docs/evidence.md) live in ``experiments/targets.yaml``. Each target names a
 *measure* computed from one replication's outputs (the deal ledger and the monthly series),
 a period, the observed value with its source tag, and a band. A scenario is run N times with
 seeds from ``numpy.random.SeedSequence(root).spawn(N)``; every target is computed per

@@ -161,11 +161,6 @@ def analyze(out: str | Path, *, charts: bool = True) -> Analysis:
             s2.to_csv(tmp / "sobol_s2.csv", index=False)
         if charts:
             _charts(tmp, manifest, runs, points, sens, params, outcomes)
-        elif (out / "analysis").is_dir():  # --no-charts leaves the charts of an earlier analysis alone
-            import shutil
-
-            for png in (out / "analysis").glob("*.png"):
-                shutil.copy2(png, tmp / png.name)
         (tmp / "notes.txt").write_text("".join(f"{n}\n" for n in notes))
         names = sorted(p.name for p in tmp.iterdir())
     files = [out / "analysis" / n for n in names]

@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
         from sim.experiments.analysis import analyze as run_analysis
         from sim.interfaces.commands.validate import console as make_console
 
+        kept = {} if charts else _charts_drawn(folder)
         res = run_analysis(folder, charts=charts)
+        _put_back(folder, kept)
         console = make_console()
         pts = res.points
         params = [c for c in pts.columns if c not in ("point", "outcome", "runs", "failed", "mean", "sd", "p05",
@@ -99,6 +101,23 @@ def register(app: typer.Typer) -> None:
         for note in res.notes:
             console.print(f"[yellow]note:[/] {note}")
         console.print(f"wrote {len(res.files)} files to {folder / 'analysis'}")
+
+
+def _charts_drawn(folder: Path) -> dict[str, bytes]:
+    """The charts of an earlier analysis, which --no-charts must leave alone."""
+    analysis = folder / "analysis"
+    return {p.name: p.read_bytes() for p in analysis.glob("*.png")} if analysis.is_dir() else {}
+
+
+def _put_back(folder: Path, charts: dict[str, bytes]) -> None:
+    """Write back (atomically) the earlier charts that a new analysis folder lacks."""
+    from sim.io import atomic_path
+
+    for name, data in charts.items():
+        target = folder / "analysis" / name
+        if not target.exists():
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(data)
 
 
 def _fmt(x: object, name: str = "") -> str:

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
                                                     help="root seed (default: the scenario's)")] = None,
         workers: Annotated[Optional[int], workers_annotation()] = None,
     ) -> None:
-        """Score SCENARIO against the calibration targets (DOMAIN.md C1-C10).
+        """Score SCENARIO against the calibration targets (C1-C10, docs/evidence.md).
 
         Prints the scorecard: target, period, observed, simulated mean with a 90% interval across replications, band, pass or fail. Writes validation.csv, replications.csv, yearly.csv, validation.png and manifest.json. Exit code 0 when every target passes, 1 otherwise.
         """  # noqa: E501
