@@ -261,9 +261,10 @@ drivers:
 """
 
 
-def test_report_of_a_real_compare_folder_agrees_with_the_cli(tmp_path):
-    """The report of `licsim compare` opens with the answer, says its window, and its numbers are
-    those the command printed (the old report averaged every simulated year instead)."""
+@pytest.fixture(scope="module")
+def compare_dir(tmp_path_factory):
+    """A real `licsim compare` folder of two tiny scenarios, and what the command printed."""
+    tmp_path = tmp_path_factory.mktemp("compare")
     (tmp_path / "a.yaml").write_text(TINY_A)
     (tmp_path / "b.yaml").write_text(TINY_B)
     out = tmp_path / "cmp"
@@ -271,7 +272,14 @@ def test_report_of_a_real_compare_folder_agrees_with_the_cli(tmp_path):
                           str(tmp_path / "b.yaml"), "-n", "3", "-w", "1", "--out", str(out)], cwd=REPO,
                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "80"})
     assert res.returncode == 0, res.stderr[-2000:]
-    cli_row = next(line for line in res.stdout.splitlines() if line.strip().startswith("deals per year"))
+    return out, res.stdout
+
+
+def test_report_of_a_real_compare_folder_agrees_with_the_cli(compare_dir):
+    """The report of `licsim compare` opens with the answer, says its window, and its numbers are
+    those the command printed (the old report averaged every simulated year instead)."""
+    out, stdout = compare_dir
+    cli_row = next(line for line in stdout.splitlines() if line.strip().startswith("deals per year"))
     html = Path(R.write_report(out)).read_text()
     _assert_self_contained(html)
     _assert_numbers_for_people(html)
@@ -281,3 +289,24 @@ def test_report_of_a_real_compare_folder_agrees_with_the_cli(tmp_path):
     row = re.search(r"<tr><td>deals per year</td>(.*?)</tr>", html).group(1)
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
     assert " ".join(cells).strip() == " ".join(cli_row.split()[3:]), (cells, cli_row)  # A, B, B - A, CI, star
+
+
+@pytest.mark.parametrize("which", ["run", "compare"])
+def test_nothing_runs_off_the_page(which, run_dir, compare_dir):
+    """The report on an A4 page (print, 794 px wide): no table or chart wider than the page."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = R.write_report(run_dir if which == "run" else compare_dir[0])
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 794, "height": 1123})
+        page.emulate_media(media="print")
+        page.goto(path.as_uri())
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll('table, img, figure, ul, p'))
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(e => e.tagName + ' ' + e.getBoundingClientRect().right)""")
+        width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        browser.close()
+    assert not wide and width[0] <= width[1], (wide, width)
