@@ -65,3 +65,11 @@ def test_params_shows_the_scenarios_value_its_default_and_whether_it_is_fitted(m
     res = run_cli(monkeypatch, capsys, "params", "-g", "population.biotechs")
     row = next(line for line in res.stdout.splitlines() if line.strip().startswith("population.biotechs"))
     assert "fitted" not in row
+
+
+def test_run_prints_its_yearly_table_in_80_columns(tiny_scenario_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    res = run_cli(monkeypatch, capsys, "run", tiny_scenario_file, "--out", tmp_path / "out", "-w", "1")
+    assert res.returncode == 0, res.stderr
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80, res.stdout
+    assert "\u2026" not in res.stdout and "2021" in res.stdout and "financing" in res.stdout

@@ -87,8 +87,12 @@ def print_summary(yearly, name: str) -> None:
     from rich.table import Table
 
     mean = yearly.groupby("year").mean(numeric_only=True)
-    table = Table(title=f"{name}: China out-licensing by year (mean of {yearly['replication'].nunique()} run(s))")
-    for col in ("year", "deals", "upfront $B", "headline $B", "up/head", "preclin.", "MNC", "financing $B"):
+    from rich import box
+
+    table = Table(title=f"{name}: China out-licensing by year (mean of {yearly['replication'].nunique()} run(s))",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    for col in ("year", "deals", "upfronts\n$B", "headline\n$B", "upfront/\nheadline", "pre-\nclinical",
+                "top\nMNC", "financing\n$B"):
         table.add_column(col, justify="right", no_wrap=True)
     for year, row in mean.iterrows():
         table.add_row(str(year), f"{row['deals']:.0f}", f"{row['upfront_usd'] / 1e9:.2f}",
@@ -96,7 +100,6 @@ def print_summary(yearly, name: str) -> None:
                       "-" if row["upfront_to_value"] != row["upfront_to_value"] else f"{row['upfront_to_value']:.1%}",
                       f"{row.get('share_stage_preclinical', 0):.0%}", f"{row.get('share_kind_mnc', 0):.0%}",
                       f"{row['primary_financing_usd'] / 1e9:.2f}")
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)  # logs and pipes: don't squeeze the table into 80 columns
-    console.print(table)
+    from sim.interfaces.commands.validate import console
+
+    console().print(table)
