@@ -188,7 +188,7 @@ def test_analyze_command_on_the_smoke_batch(serial_dir, capsys, monkeypatch):
     from sim.interfaces import cli
 
     monkeypatch.setattr(sys, "argv", ["licsim", "analyze", str(serial_dir)])
-    monkeypatch.setenv("COLUMNS", "200")  # the table title holds the folder's path: do not let it wrap
+    monkeypatch.setenv("COLUMNS", "200")
     cli.main()
     printed = capsys.readouterr().out
     assert "mean [90% of runs] per design point" in printed
@@ -196,6 +196,15 @@ def test_analyze_command_on_the_smoke_batch(serial_dir, capsys, monkeypatch):
     assert {"points.csv", "deals_2024.png", "biotech_survival.png"} <= files
     pts = pd.read_csv(serial_dir / "analysis" / "points.csv")
     assert len(pts) == 4 * 4 and set(pts.loc[pts.outcome == "deals_2024", "runs"]) == {3}
+    charts = {p.name: p.read_bytes() for p in (serial_dir / "analysis").glob("*.png")}
+    # an 80-column terminal, and --no-charts: the charts drawn before stay (it used to delete them)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(sys, "argv", ["licsim", "analyze", str(serial_dir), "--no-charts"])
+    cli.main()
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines()) <= 80, printed
+    assert "\u2026" not in printed and "90% of runs" in printed
+    assert {p.name: p.read_bytes() for p in (serial_dir / "analysis").glob("*.png")} == charts
 
 
 # ------------------------------------------------------- machinery, with a stand-in model

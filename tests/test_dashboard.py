@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import os
 import socket
 import subprocess
@@ -315,3 +316,147 @@ def test_collect_gives_every_panel_and_the_model_keeps_the_newest_picture():
     assert not m.keep_picture("money", 1, b"one")  # an older month's picture never replaces a newer one
     assert m.pictures["money"] == (2, b"two")
     m.release()
+
+
+# ------------------------------------------------------------------------------ what a room reads
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def _live_data(now: str = "2019-05-01", observed=None):
+    deals, monthly = _frames(months=17)
+    drivers = pd.DataFrame({"month": pd.date_range("2018-01-01", periods=36, freq="MS"),
+                            **{k: np.linspace(0.4, 1.0, 36) for k in P.DRIVER_LINES}})
+    return {"deals": deals, "monthly": monthly, "runways": np.array([3.0, 12, 30, 80]),
+            "start": pd.Timestamp("2018-01-01"), "end": pd.Timestamp("2020-12-01"), "now": pd.Timestamp(now),
+            "drivers": drivers, "thresholds": {"distress": 6, "raise": 18}, "observed": observed}
+
+
+@pytest.mark.parametrize("key", list(P.PANELS))
+def test_panel_text_is_large_enough_for_a_projector(key):
+    """Titles at TITLE_PT and every other text at TEXT_PT or more (the browser test checks what
+    those points come to on screen at 1280x720 and 1920x1080)."""
+    fig = P.panel_figure(key, _live_data(observed=D.observed_values()))
+    texts = _texts(fig)
+    assert texts
+    small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < P.TEXT_PT]
+    assert not small, small
+    titles = [t for t in texts if t.get_text() == P.PANELS[key][0]]
+    assert titles and all(t.get_fontsize() >= P.TITLE_PT for t in titles)
+    assert not [t.get_text() for t in texts if "_" in t.get_text()]  # people's names, not column names
+
+
+def test_the_unfinished_quarter_is_not_drawn_as_a_low_quarter():
+    """In May a quarter has two months of three: its bar is hatched (marked "quarter so far") and
+    the money lines stop at the last finished quarter, with the current one apart, at its pace."""
+    fig = P.panel_figure("deals", _live_data("2019-05-01"))
+    ax = fig.axes[0]
+    assert any(c.get_hatch() == "//" for c in ax.collections)
+    assert "quarter so far" in [t.get_text() for t in ax.get_legend().get_texts()]
+    fig = P.panel_figure("deals", _live_data("2019-06-01"))  # the quarter is over: nothing is pale
+    assert not any(c.get_hatch() for c in fig.axes[0].collections)
+    fig = P.panel_figure("money", _live_data("2019-05-01"))
+    ax = fig.axes[0]
+    line = next(line for line in ax.get_lines() if line.get_label() == "licensing upfronts")
+    y = np.asarray(line.get_ydata(), dtype=float)
+    q = pd.period_range("2018Q1", "2020Q4", freq="Q")
+    current = list(q).index(pd.Period("2019Q2"))
+    assert np.isnan(y[current:]).all() and np.isfinite(y[current - 1])  # no cliff at the live edge
+    assert "this quarter\n(pace so far)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert P.unfinished_quarter(pd.Timestamp("2019-05-01")) == (pd.Period("2019Q2"), 2)
+    assert P.unfinished_quarter(pd.Timestamp("2019-06-01")) is None
+
+
+def test_drivers_panel_marks_the_current_month():
+    fig = P.panel_figure("drivers", _live_data("2019-05-01"))
+    ax = fig.axes[0]
+    marks = [line for line in ax.get_lines() if list(line.get_xdata()) == [2019 + 4 / 12] * 2]
+    assert marks, "no line at the current month"
+    assert "2019-05" in " ".join(t.get_text() for t in _texts(fig))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [lab for lab, _c in P.DRIVER_LINES.values()]
+    assert P._cache_key("drivers", _live_data("2019-05-01"), 90) != P._cache_key("drivers", _live_data("2019-06-01"),
+                                                                                 90)
+
+
+def test_observed_values_overlay_the_charts_when_asked():
+    obs = D.observed_values()
+    panels = {o["panel"] for o in obs}
+    assert {"deals", "upfront", "financing", "mnc_share"} <= panels
+    deals_2024 = next(o for o in obs if o["id"] == "C1.deals.2024")
+    assert deals_2024["per_quarter"] == pytest.approx(94 / 4)
+    data = _live_data("2020-11-01")
+    data["end"] = pd.Timestamp("2024-12-01")
+    data["deals"] = data["deals"].assign(year=np.where(np.arange(len(data["deals"])) % 2, 2023, 2024))
+    for key, label in (("deals", "observed"), ("money", "observed\nupfronts"),
+                       ("counterparties", "observed\ntop-MNC share")):
+        with_obs = P.panel_figure(key, {**data, "observed": obs}).axes[0].get_legend()
+        without = P.panel_figure(key, data).axes[0].get_legend()
+        assert label in [t.get_text() for t in with_obs.get_texts()], key
+        assert label not in [t.get_text() for t in without.get_texts()], key
+    # the switch is part of what a picture depends on
+    assert P._cache_key("deals", {**data, "observed": obs}, 90) != P._cache_key("deals", data, 90)
+
+
+def test_the_deals_table_never_shows_zero_millions():
+    deals, _ = _frames(n_deals=12)
+    deals.loc[:3, "upfront_usd"] = [0.0, 3e5, 4.2e6, 2.5e7]
+    table = P.notable_deals(deals, n=12, quantile=None)
+    shown = set(table["upfront"]) | set(table["total"])
+    assert not [s for s in shown if re.fullmatch(r"\$0(\.0+)?[MB]?", s)], shown
+    assert {"none", "$0.3M", "$4.2M", "$25M"} <= shown
+    assert P.deal_money(1.45e9) == "$1.45B"
+
+
+def test_two_futures_side_by_side_share_their_scales():
+    a, b = _frames(n_deals=20), _frames(n_deals=120)
+    sa, sb = {"deals": a[0], "monthly": a[1]}, {"deals": b[0], "monthly": b[1]}
+    limits = P.side_limits(sa, sb)
+    ya = P.panel_figure("deals", {**sa, "limits": limits}).axes[0].get_ylim()
+    yb = P.panel_figure("deals", {**sb, "limits": limits}).axes[0].get_ylim()
+    assert ya == yb and ya[1] >= b[0].groupby(b[0]["signed"].dt.to_period("Q")).size().max()
+    xa = [ax.get_xlim() for ax in P.panel_figure("rights", {**sa, "limits": limits}).axes]
+    xb = [ax.get_xlim() for ax in P.panel_figure("rights", {**sb, "limits": limits}).axes]
+    assert xa == xb
+
+
+def test_the_comparison_chart_shows_the_spread_across_seeds():
+    from matplotlib.collections import PolyCollection
+
+    a, b = _frames(reps=3), _frames(n_deals=60, reps=3)
+    fig = P.comparison_figure({"deals": a[0], "monthly": a[1]}, {"deals": b[0], "monthly": b[1]}, ("A", "B"))
+    bands = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2  # one 5-95% band per future
+    assert all(ax.get_legend() is not None and ax.get_ylabel() for ax in fig.axes)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_compare_page_names_folders_by_scenario_not_by_path(tmp_path):
+    pytest.importorskip("networkx")
+    from sim.interfaces.dashboard import app
+
+    folder = tmp_path / "deep" / "results" / "baseline"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"scenario": {"name": "baseline"}}')
+    assert app.folder_label(str(folder)) == "baseline"
+    other = tmp_path / "run7"
+    other.mkdir()
+    (other / "manifest.json").write_text('{"scenario": "trust_shock"}')
+    assert app.folder_label(str(other)) == "trust_shock (run7)"
+    assert str(tmp_path) not in app.folder_label(str(other))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_lever_moved_during_a_run_is_shown_as_waiting_for_reset():
+    pytest.importorskip("networkx")
+    from sim.interfaces.dashboard import app
+
+    running = dict(app.DEFAULT_PARAMS)
+    assert app.pending_changes(running, dict(running)) == []
+    moved = {**running, "funding": 1.2, "seed": 5}
+    assert app.pending_changes(running, moved) == ["funding level x1.2", "seed 5"]
+    assert app.lever_text(running).startswith("funding level x1, trust level x1")

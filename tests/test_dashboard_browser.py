@@ -2,9 +2,12 @@
 
 The server runs as a subprocess (`python -m sim.interfaces.cli dashboard`) with its own PID
 and is stopped by that PID. Every request the browser makes is recorded: none may fail and
-all must go to the local server (the dashboard works offline). A screenshot of the live page
-is saved as ``test-artifacts/dashboard.png`` (and the comparison page as
-``test-artifacts/dashboard-compare.png``).
+all must go to the local server (the dashboard works offline). Screenshots go to
+``test-artifacts/``: the live page (``dashboard.png``; at projector sizes
+``dashboard-1280x720.png`` and ``dashboard-1920x1080.png``, with ``-full`` whole-page shots),
+the observed values on (``dashboard-observed-*.png``) and the comparison page
+(``dashboard-compare.png``). Look at them: the tests check what they can measure (slider values,
+one month everywhere, nothing wider than the window, type size), not how the page reads.
 
 Skipped, with the reason, when /usr/bin/chromium or the playwright package is missing
 (``.ci/run`` installs chromium; never run ``playwright install``).
@@ -13,6 +16,8 @@ Skipped, with the reason, when /usr/bin/chromium or the playwright package is mi
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -91,22 +96,33 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser_page(server):
-    """One Chromium page for the whole module, with every request recorded."""
+def browser():
     with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1600, "height": 1100}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        record = {"requests": [], "failed": [], "bad_status": [], "websockets": [], "errors": []}
-        page.on("request", lambda r: record["requests"].append(r.url))
-        page.on("requestfailed", lambda r: record["failed"].append(f"{r.url} ({r.failure})"))
-        page.on("response", lambda r: record["bad_status"].append(f"{r.url} ({r.status})") if r.status >= 400 else None)
-        page.on("websocket", lambda ws: record["websockets"].append(ws.url))
-        page.on("pageerror", lambda e: record["errors"].append(str(e)))
-        yield page, record, server
-        context.close()
-        browser.close()
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _recorded_page(browser, width: int, height: int):
+    """A page in a context of its own (a session of its own on the server), every request recorded."""
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    record = {"requests": [], "failed": [], "bad_status": [], "websockets": [], "errors": []}
+    page.on("request", lambda r: record["requests"].append(r.url))
+    page.on("requestfailed", lambda r: record["failed"].append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: record["bad_status"].append(f"{r.url} ({r.status})") if r.status >= 400 else None)
+    page.on("websocket", lambda ws: record["websockets"].append(ws.url))
+    page.on("pageerror", lambda e: record["errors"].append(str(e)))
+    return context, page, record
+
+
+@pytest.fixture(scope="module")
+def browser_page(server, browser):
+    """One Chromium page for the tests that follow one another, with every request recorded."""
+    context, page, record = _recorded_page(browser, 1600, 1100)
+    yield page, record, server
+    context.close()
 
 
 def _screenshot(page, name: str) -> None:
@@ -283,3 +299,172 @@ def test_no_request_failed_or_left_the_machine(browser_page):
     outside = [u for u in record["requests"] + record["websockets"] if not _local(u, server["port"])]
     assert outside == [], outside
     assert record["errors"] == [], record["errors"]
+
+
+# ------------------------------------------------------------------------------ on a projector
+
+SIZES = [(1280, 720), (1920, 1080)]
+MIN_TITLE_PX, MIN_TEXT_PX = 18.0, 14.0
+JARGON = ["Page 0", "PAGE 0", "Render Interval", "Use Threads", "Step: "]
+# Every panel showing its picture of the month on the card ("month N of M").
+_PANELS_CAUGHT_UP = """(keys) => {
+  const status = document.querySelector('.licsim-status');
+  const m = status && status.innerText.match(/month (\\d+) of/);
+  if (!m) return false;
+  return keys.every(k => !!document.querySelector(`.licsim-panel-${k}.licsim-step-${m[1]} img`));
+}"""
+# Visible elements reaching past the right edge of the window.
+_OVERFLOWING = """() => {
+  const w = window.innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none') continue;
+    if (r.right > w + 1) out.push(`${el.tagName}.${el.className} right=${Math.round(r.right)}`);
+  }
+  return [document.documentElement.scrollWidth, w, out.slice(0, 5)];
+}"""
+_PANEL_SCALE = """() => Array.from(document.querySelectorAll('.licsim-panel img')).map(i => {
+  const panel = i.closest('.licsim-panel').className.match(/licsim-panel-([\\w-]+)/)[1];
+  return [panel, i.clientWidth, i.naturalWidth];
+})"""
+LIVE_PANELS = ["drivers", *PANEL_KEYS]
+
+
+def _open_live(browser, server, width: int, height: int):
+    context, page, record = _recorded_page(browser, width, height)
+    page.goto(server["url"])
+    page.get_by_role("button", name="Reset").wait_for()
+    page.locator(".licsim-panel-deals img").wait_for()
+    return context, page, record
+
+
+def _play(page, seconds: float) -> None:
+    page.get_by_role("button", name="▶").click()
+    time.sleep(seconds)
+    page.get_by_role("button", name="❚❚").click()
+    page.get_by_role("button", name="▶").wait_for()
+
+
+@pytest.mark.parametrize("width,height", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_what_a_room_sees(browser, server, width, height):
+    """At projector sizes: slider values shown, the same month in the app bar and on the card,
+    every chart of that month, nothing wider than the window, type large enough (titles 18 px,
+    other text 14 px), no Mesa jargon, no "$0M"; screenshots in test-artifacts/."""
+    from sim.interfaces.dashboard.panels import DPI, TEXT_PT, TITLE_PT
+
+    context, page, _record = _open_live(browser, server, width, height)
+    try:
+        _play(page, 4.0)
+        page.wait_for_function(_PANELS_CAUGHT_UP, arg=LIVE_PANELS, polling=_POLL, timeout=20_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-{width}x{height}.png"))
+        # slider values are on the page
+        for label in ("Funding level", "Trust level", "Patent-cliff pressure", "US venture funding"):
+            assert page.locator(".v-input", has_text=re.compile(label + r": x\d\.\d\d")).count() == 1, label
+        assert page.locator(".v-input", has_text=re.compile(r"Seed: \d+")).count() == 1
+        # one month everywhere
+        card = _month(page)
+        bar = page.get_by_text(re.compile(r"^Month: \d{4}-\d{2}")).first.inner_text().strip()
+        assert bar == f"Month: {card}", (bar, card)
+        # nothing reaches past the window
+        scroll_width, inner, wide = page.evaluate(_OVERFLOWING)
+        assert scroll_width <= inner and not wide, (scroll_width, inner, wide)
+        # type read from the back of the room: points on the figure -> pixels on the screen
+        scales = page.evaluate(_PANEL_SCALE)
+        assert {p for p, *_ in scales} >= set(LIVE_PANELS), scales
+        for panel, shown, natural in scales:
+            px_per_pt = shown / natural * DPI / 72
+            assert TITLE_PT * px_per_pt >= MIN_TITLE_PX, (panel, shown, natural)
+            assert TEXT_PT * px_per_pt >= MIN_TEXT_PX, (panel, shown, natural)
+        text = page.locator("body").inner_text()
+        assert not [j for j in JARGON if j in text], [j for j in JARGON if j in text]
+        notable = page.locator(".licsim-notable").inner_text()
+        assert "$0M" not in notable and "deals so far" in text
+        _screenshot(page, f"dashboard-{width}x{height}-full.png")
+    finally:
+        context.close()
+
+
+def test_no_failed_requests_while_playing(browser, server):
+    """Six seconds of Play at a month every 150 ms: every picture arrives, none is requested and dropped."""
+    context, page, record = _open_live(browser, server, 1280, 720)
+    try:
+        _play(page, 6.0)
+        page.wait_for_function(_PANELS_CAUGHT_UP, arg=LIVE_PANELS, polling=_POLL, timeout=20_000)
+        assert record["failed"] == [], record["failed"][:5]
+        assert record["bad_status"] == [] and record["errors"] == [], (record["bad_status"], record["errors"])
+    finally:
+        context.close()
+
+
+def test_a_lever_moved_during_a_run_waits_for_reset(browser, server):
+    context, page, _record = _open_live(browser, server, 1280, 720)
+    try:
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_function("() => !document.querySelector('.licsim-month').textContent.includes('not started')")
+        slider = _slider(page, "Funding level")
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        page.locator(".v-input", has_text="Funding level: x1.05").wait_for()
+        pending = page.locator(".licsim-status .licsim-pending")
+        pending.wait_for()
+        assert "funding level x1.05" in pending.inner_text() and "Reset" in pending.inner_text()
+        assert "funding level x1," in page.locator(".licsim-levers").inner_text()  # the run goes on as it was
+        time.sleep(SLIDER_SETTLE_S)
+        page.get_by_role("button", name="Reset").click()
+        page.wait_for_function("() => document.querySelector('.licsim-levers').textContent.includes('funding level x1.05')")
+        page.wait_for_function("() => !document.querySelector('.licsim-status .licsim-pending')", timeout=5_000)
+    finally:
+        context.close()
+
+
+def test_observed_values_switch_on_and_off(browser, server):
+    context, page, _record = _open_live(browser, server, 1280, 720)
+    try:
+        _play(page, 3.0)
+        page.wait_for_function(_PANELS_CAUGHT_UP, arg=LIVE_PANELS, polling=_POLL, timeout=20_000)
+        before = page.locator(".licsim-panel-deals img").get_attribute("src")
+        page.get_by_text("Show the observed values").click()  # what a person clicks: the label
+        page.wait_for_function("(old) => document.querySelector('.licsim-panel-deals img').getAttribute('src') !== old",
+                               arg=before, timeout=20_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        time.sleep(1.0)  # the other panels' pictures follow
+        for key in ("deals", "money", "counterparties"):
+            page.locator(f".licsim-panel-{key}").screenshot(path=str(ARTIFACTS / f"dashboard-observed-{key}.png"))
+        page.get_by_text("Show the observed values").click()
+        page.wait_for_function("(old) => document.querySelector('.licsim-panel-deals img').getAttribute('src') === old",
+                               arg=before, timeout=20_000)
+    finally:
+        context.close()
+
+
+def test_ctrl_c_stops_the_server_with_one_line(tmp_path):
+    """Ctrl+C in a terminal signals the whole foreground group (server and drawing workers)."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sim.interfaces.cli", "dashboard", "--port", str(port)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the dashboard did not start"
+                time.sleep(0.25)
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode in (0, 130), (proc.returncode, out, err)
+    assert "Traceback" not in out + err, err
+    lines = [line for line in out.splitlines() if line.strip()]
+    started = max(i for i, line in enumerate(lines) if "starting at" in line or "licsim dashboard: http" in line)
+    assert len(lines) - started - 1 == 1 and "stopped" in lines[-1], out
+    assert err.strip() == "", err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -56,10 +57,21 @@ def test_report_of_a_run(run_dir):
     images = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     charts = sorted((run_dir / "charts").glob("*.png"))
     assert len(images) >= 4 + len(charts)  # our market charts and the run's own charts
-    for name in ("Run settings", "Outcomes", "Market charts", "Largest deals", "yearly.csv"):
+    for name in ("Settings (manifest.json)", "Outcomes", "Market charts", "Largest deals", "yearly.csv"):
         assert name in html, name
+    headings = re.findall(r"<h2>([^<]*)</h2>", html)
+    assert headings[0].startswith("Outcomes, 2018-01 to 2020-12"), headings  # the answer, with its window
+    assert headings[-1] == "Settings (manifest.json)", headings  # how it was made, last
+    _assert_numbers_for_people(html)
     assert path.stat().st_mode & 0o044 == 0o044  # readable by others: it is a handout
     assert not list(run_dir.glob(".report.html.*"))  # written atomically, no temporary left
+
+
+def _assert_numbers_for_people(html: str) -> None:
+    """No 2,481,100,508 and no 0.5398 in the page's tables."""
+    cells = " ".join(re.findall(r"<td[^>]*>([^<]*)</td>", html))
+    assert not re.search(r"\d{1,3}(,\d{3}){2,}", cells), re.search(r".{30}\d{1,3}(,\d{3}){2,}.{10}", cells)
+    assert not re.search(r"(?<![\d.])0\.\d{4,}", cells), re.search(r".{30}0\.\d{4,}.{10}", cells)
 
 
 def test_report_opens_offline_in_the_browser(run_dir):
@@ -103,8 +115,8 @@ def test_report_of_a_compare_folder(run_dir, tmp_path):
     html = Path(R.write_report(folder)).read_text()
     _assert_self_contained(html)
     assert "Key differences" in html
-    assert "Deals per year (2018..2020) is higher under tiny2: 14 vs 10 under tiny (+40%)." in html
-    assert "share with mnc" not in html.split("Comparison table")[0]  # a 1-point change is not a key difference
+    assert "Deals per year (2018\u20132020) is higher under tiny2: 14 vs 10 under tiny (+40%)." in html
+    assert "share with mnc" not in html.split("All outcomes")[0]  # a 1-point change is not a key difference
 
 
 def test_report_of_a_batch_folder(run_dir, tmp_path):
@@ -162,7 +174,7 @@ def test_report_of_a_real_batch_folder(smoke_batch):
     assert len(runs) == 12
     per_point = html.split("Outcomes by design point")[1].split("</table>")[0]
     for mean in runs[runs.status == "ok"].groupby("point")["deals_2024"].mean():
-        assert f"{mean:,.4g}" in per_point, mean
+        assert R.number_for_people(mean, "deals_2024") in per_point, mean
     # every chart `licsim analyze` drew is embedded as is
     images = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     for png in sorted((smoke_batch / "analysis").glob("*.png")):
@@ -231,3 +243,70 @@ def test_key_differences_wording():
     assert lines == ["Deals signed per year is higher under B: 15 vs 10 under A (+50%)."]
     same = R.key_differences(a, a, ("A", "B"))
     assert "differ by less than" in same[0]
+
+
+TINY_A = """\
+name: rep_a
+extends: baseline
+end: 2024-12
+population: {biotechs: 50, top_mncs: 5, mid_size: 10, incubators: 2, regional: 4}
+biotech: {funding_outlook_months: 0}
+"""
+TINY_B = """\
+name: rep_b
+extends: a.yaml
+drivers:
+  funding:
+    shocks: [{at: 2023-01, change: 0.6, ramp_months: 3}]
+"""
+
+
+@pytest.fixture(scope="module")
+def compare_dir(tmp_path_factory):
+    """A real `licsim compare` folder of two tiny scenarios, and what the command printed."""
+    tmp_path = tmp_path_factory.mktemp("compare")
+    (tmp_path / "a.yaml").write_text(TINY_A)
+    (tmp_path / "b.yaml").write_text(TINY_B)
+    out = tmp_path / "cmp"
+    res = subprocess.run([sys.executable, "-m", "sim.interfaces.cli", "compare", str(tmp_path / "a.yaml"),
+                          str(tmp_path / "b.yaml"), "-n", "3", "-w", "1", "--out", str(out)], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    return out, res.stdout
+
+
+def test_report_of_a_real_compare_folder_agrees_with_the_cli(compare_dir):
+    """The report of `licsim compare` opens with the answer, says its window, and its numbers are
+    those the command printed (the old report averaged every simulated year instead)."""
+    out, stdout = compare_dir
+    cli_row = next(line for line in stdout.splitlines() if line.strip().startswith("deals per year"))
+    html = Path(R.write_report(out)).read_text()
+    _assert_self_contained(html)
+    _assert_numbers_for_people(html)
+    headings = re.findall(r"<h2>([^<]*)</h2>", html)
+    assert headings[0] == "Key differences: rep_b against rep_a, 2023\u20132024", headings
+    assert headings[1] == "Charts" and headings[-1] == "Settings (manifest.json)", headings
+    row = re.search(r"<tr><td>deals per year</td>(.*?)</tr>", html).group(1)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+    assert " ".join(cells).strip() == " ".join(cli_row.split()[3:]), (cells, cli_row)  # A, B, B - A, CI, star
+
+
+@pytest.mark.parametrize("which", ["run", "compare"])
+def test_nothing_runs_off_the_page(which, run_dir, compare_dir):
+    """The report on an A4 page (print, 794 px wide): no table or chart wider than the page."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = R.write_report(run_dir if which == "run" else compare_dir[0])
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 794, "height": 1123})
+        page.emulate_media(media="print")
+        page.goto(path.as_uri())
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll('table, img, figure, ul, p'))
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(e => e.tagName + ' ' + e.getBoundingClientRect().right)""")
+        width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        browser.close()
+    assert not wide and width[0] <= width[1], (wide, width)

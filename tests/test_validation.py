@@ -364,9 +364,15 @@ def test_validate_cli_reports_failures_with_exit_1(tmp_path: Path, monkeypatch, 
     sc = tmp_path / "tiny.yaml"
     sc.write_text(TINY)
     out = tmp_path / "val"
+    monkeypatch.setenv("COLUMNS", "80")
     res = run_cli(monkeypatch, capsys, "validate", sc, "--replications", 2, "--workers", 1, "--out", out)
     assert res.returncode == 1, res.stderr
     assert "FAIL" in res.stdout and "C1.deals.2024" in res.stdout
+    # an 80-column terminal: every line fits and nothing is cut to "..."
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80, res.stdout
+    assert "\u2026" not in res.stdout, res.stdout
+    row = res.stdout.split("C1.deals.2024 (2024)")[1].splitlines()[1]
+    assert row.strip().startswith("observed 94; simulated"), row
     for f in ("validation.csv", "replications.csv", "yearly.csv", "validation.png", "manifest.json"):
         assert (out / f).is_file(), f
     table = pd.read_csv(out / "validation.csv")
@@ -382,7 +388,7 @@ def test_validate_cli_exit_0_when_targets_pass(tmp_path: Path, monkeypatch, caps
     targets = tmp_path / "t.yaml"
     targets.write_text("targets:\n  - {id: any, group: T, name: deals, kind: threshold, metric: deal_count,"
                        " period: 2018..2024, min: 0, source: x}\n")
-    res = run_cli(monkeypatch, capsys, "validate", sc, "-n", 2, "-j", 1, "--targets", targets, "--out", tmp_path / "v")
+    res = run_cli(monkeypatch, capsys, "validate", sc, "-n", 2, "-w", 1, "--targets", targets, "--out", tmp_path / "v")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "1/1 targets pass" in res.stdout
 

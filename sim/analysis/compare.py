@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,11 +48,14 @@ from sim.analysis.validation import (
 from sim.errors import UserError
 from sim.scenarios.schema import STAGES
 
-__all__ = ["COMPARISON_COLUMNS", "compare_runs", "comparison_figure", "comparison_window", "divergence_month",
-           "run_comparison"]
+__all__ = ["COMPARISON_COLUMNS", "compare_runs", "comparison_chart", "comparison_figure", "comparison_window",
+           "divergence_month", "input_differences", "print_comparison", "run_comparison"]
 
 STAGE_GROUPS = [("preclinical", ["preclinical"]), ("phase 1", ["phase1"]), ("phase 2", ["phase2"]),
                 ("phase 3", ["phase3"]), ("filed/approved", ["filed", "approved"])]
+#: Licensee kinds as people name them. An incubator always buys as a NewCo (deal_type "newco"),
+#: so its share is the NewCo share too: one row, not two equal ones.
+KIND_LABELS = {"mnc": "top-MNC", "mid_size": "mid-size", "incubator": "incubator (NewCo)", "regional": "regional"}
 FALLBACK_UNIVERSE: dict[str, Any] = {"china_origin": True, "licensor_kind": "biotech", "territory": {"not": "china"}}
 
 COMPARISON_COLUMNS = ["section", "metric", "label", "period", "unit", "a_mean", "a_p05", "a_p95", "b_mean",
@@ -200,11 +204,10 @@ def outcomes(columns: Sequence[str]) -> list[Outcome]:
                 lambda r, w: float(_distressed(_deals(r, w)).mean()) if len(_deals(r, w)) else math.nan),
     ]
     for kind in LICENSEE_KINDS:
-        out.append(Outcome(f"share_{kind}", f"share with {kind.replace('_', '-')} licensees", "share",
+        label = KIND_LABELS.get(kind, kind.replace("_", "-"))
+        out.append(Outcome(f"share_{kind}", f"share with {label} licensees", "share",
                            "counterparties", lambda r, w, k=kind: _share(_deals(r, w), "licensee_kind", [k])))
     out += [
-        Outcome("share_newco", "share of NewCo deals", "share", "counterparties",
-                lambda r, w: _share(_deals(r, w), "deal_type", ["newco"])),
         Outcome("share_us_licensee", "share with US licensees", "share", "counterparties",
                 lambda r, w: _share(_deals(r, w), "licensee_region", ["US"])),
         Outcome("financing_per_year_usd", "primary financing per year", "usd", "biotechs",
@@ -327,58 +330,152 @@ def compare_runs(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRun], w
 
 # ------------------------------------------------------------------------------ printing
 
+#: The outcomes a strategist asks for first, in this order (``licsim compare``'s headline).
+HEADLINE = ["deals_per_year", "upfront_per_year_usd", "headline_per_year_usd", "share_early", "biotech_survival"]
+#: Scenario fields that name or describe a scenario rather than set an input.
+_NOT_INPUTS = ("name", "description", "extends", "seed")
+INTERVAL_NOTE = ("90% CI: the 90% confidence interval of the mean paired difference B - A (Student t "
+                 "over the replications); * where it excludes zero")
+
+
+def window_text(label: str) -> str:
+    """A period label as people read it: 2026..2030 -> 2026-2030."""
+    return str(label).replace("..", "\u2013")
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: value}
+
+
+def input_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The inputs that differ between two scenarios (``scenario_to_dict`` form): (dotted path, A's
+    value, B's value), in the scenario's field order; a missing value is None."""
+    fa = {k: v for k, v in _flatten(dict(a)).items() if k.split(".")[0] not in _NOT_INPUTS}
+    fb = {k: v for k, v in _flatten(dict(b)).items() if k.split(".")[0] not in _NOT_INPUTS}
+    keys = list(fa) + [k for k in fb if k not in fa]
+    return [(k, fa.get(k), fb.get(k)) for k in keys if fa.get(k) != fb.get(k)]
+
+
+def _short(value: Any, width: int = 28) -> str:
+    """A scenario value in a few characters (lists of shocks and points are summarised)."""
+    if value is None or value == [] or value == {}:
+        return "none"
+    if isinstance(value, float):
+        text = f"{value:g}"
+    elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        text = "; ".join(", ".join(f"{k} {v}" for k, v in item.items() if v is not None) for item in value)
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
 
 def _fmt_diff(v: float, unit: str) -> str:
     if not np.isfinite(v):
         return "-"
     if unit in ("share", "ratio"):
-        return f"{v * 100:+.1f} pp"
-    if unit in ("count", "number"):
-        return f"{v:+.3g}" if abs(v) < 100 else f"{v:+.0f}"
+        return "0.0 pp" if abs(v) < 0.0005 else f"{v * 100:+.1f} pp"
+    if unit == "count":
+        return "0.0" if abs(v) < 0.05 else f"{v:+,.1f}"
+    if unit == "number":
+        return f"{v:+.3g}" if abs(v) < 100 else f"{v:+,.0f}"
     s = format_value(abs(v), unit)
     return ("-" if v < 0 else "+") + s
 
 
+def _fmt_level(v: float, unit: str) -> str:
+    if unit == "number" and np.isfinite(v) and abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return format_value(v, unit)
+
+
+def ci_text(row: Mapping[str, Any]) -> str:
+    """The interval the significance star is judged on: the 90% CI of the mean difference."""
+    lo, hi, u = row["diff_ci_low"], row["diff_ci_high"], row["unit"]
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "-"
+    return f"{_fmt_diff(lo, u)} to {_fmt_diff(hi, u)}"
+
+
+def _outcome_table(title: str, rows: pd.DataFrame, sections: bool, label_col: str = "outcome"):
+    from rich.table import Table
+
+    tab = Table(title=title, title_justify="left", header_style="bold", box=None, padding=(0, 1), expand=False)
+    tab.add_column(label_col, ratio=1, overflow="fold", min_width=14)
+    for c in ("A", "B", "B - A", "90% CI"):
+        tab.add_column(c, justify="right", no_wrap=True)
+    tab.add_column("", no_wrap=True, width=1)
+    section = None
+    for _, r in rows.iterrows():
+        if sections and r["section"] != section:
+            section = r["section"]
+            tab.add_row(f"[bold underline]{section}[/]", "", "", "", "", "")
+        u = r["unit"]
+        tab.add_row(str(r["label"]), _fmt_level(r["a_mean"], u),
+                    _fmt_level(r["b_mean"], u), _fmt_diff(r["diff_mean"], u), ci_text(r),
+                    "*" if r["significant"] else "")
+    return tab
+
+
+def people_table(rows: pd.DataFrame, label_col: str = "outcome") -> pd.DataFrame:
+    """Rows of a comparison table (comparison.csv) as people read them, formatted exactly as
+    ``licsim compare`` prints them: outcome, A, B, B - A, the 90% CI of the mean difference, and
+    ``*`` where that interval excludes zero."""
+    out = []
+    for _, r in rows.iterrows():
+        r = {**{c: math.nan for c in ("a_mean", "b_mean", "diff_mean", "diff_ci_low", "diff_ci_high")}, **r}
+        u = str(r.get("unit", ""))
+        sig = str(r.get("significant", "")).strip().lower() in ("true", "1", "*")
+        out.append({label_col: str(r["label"]), "A": _fmt_level(float(r["a_mean"]), u),
+                    "B": _fmt_level(float(r["b_mean"]), u), "B - A": _fmt_diff(float(r["diff_mean"]), u),
+                    "90% CI of B - A": ci_text({**r, "diff_ci_low": float(r["diff_ci_low"]),
+                                                "diff_ci_high": float(r["diff_ci_high"]), "unit": u}),
+                    "": "*" if sig else ""})
+    return pd.DataFrame(out, columns=[label_col, "A", "B", "B - A", "90% CI of B - A", ""])
+
+
 def print_comparison(table: pd.DataFrame, labels: tuple[str, str], window: Period, console: Any = None,
-                     note: str = "") -> None:
+                     note: str = "", inputs: Sequence[tuple[str, Any, Any]] | None = None) -> None:
+    """Print a comparison for people, narrowest first: the headline outcomes, the inputs that
+    differ, the other outcomes, and the headline measures year by year. Every interval printed
+    is the one the star is judged on (:data:`INTERVAL_NOTE`); the spread of the paired
+    differences across runs is in comparison.csv (``diff_p05``, ``diff_p95``)."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
     la, lb = labels
     win = table[table["section"] != "by year"]
-    tab = Table(title=f"{lb} vs {la}, {window.label.replace('..', '–')}{note}", header_style="bold", box=None,
-                padding=(0, 1))
-    for c, j in [("outcome", "left"), (f"A: {la}", "right"), (f"B: {lb}", "right"), ("B - A", "right"),
-                 ("90% interval of B - A", "right"), ("", "left")]:
-        tab.add_column(c, justify=j)  # type: ignore[arg-type]
-    section = None
-    for _, r in win.iterrows():
-        if r["section"] != section:
-            section = r["section"]
-            tab.add_row(f"[bold]{section}[/bold]", "", "", "", "", "")
-        u = r["unit"]
-        tab.add_row(f"  {r['label']}", format_value(r["a_mean"], u), format_value(r["b_mean"], u),
-                    _fmt_diff(r["diff_mean"], u),
-                    f"{_fmt_diff(r['diff_p05'], u)} to {_fmt_diff(r['diff_p95'], u)}" if r["n"] else "-",
-                    "*" if r["significant"] else "")
-    console.print(tab)
-    yr = table[table["section"] == "by year"]
+    n = int(win["n"].max()) if len(win) else 0
+    console.print(f"[bold]{lb}[/bold] (B) against [bold]{la}[/bold] (A), {window_text(window.label)}{note}; "
+                  f"means of {n} paired runs")
+    head = win.set_index("metric").reindex([m for m in HEADLINE if m in set(win["metric"])]).reset_index()
+    console.print(_outcome_table("Headline", head, sections=False))
+    if inputs is not None:
+        tab = Table(title="What differs between the scenarios (inputs)", title_justify="left", header_style="bold",
+                    box=None, padding=(0, 1))
+        tab.add_column("input", overflow="fold", ratio=1, min_width=16)
+        tab.add_column("A", overflow="fold", ratio=1)
+        tab.add_column("B", overflow="fold", ratio=1)
+        for path, va, vb in list(inputs)[:12]:
+            tab.add_row(path, _short(va, 80), _short(vb, 80))
+        if len(inputs) > 12:
+            tab.add_row(f"... and {len(inputs) - 12} more (manifest.json has both scenarios)", "", "")
+        if not inputs:
+            tab.add_row("none: the two scenarios set the same inputs", "", "")
+        console.print(tab)
+    rest = win[~win["metric"].isin(HEADLINE)]
+    if len(rest):
+        console.print(_outcome_table(f"All outcomes, {window_text(window.label)}", rest, sections=True))
+    yr = table[(table["section"] == "by year") & table["metric"].isin([k for k, *_ in YEARLY[:3]])]
     if len(yr):
-        t2 = Table(title="by year (A -> B, B - A [90% interval])", header_style="bold", box=None, padding=(0, 1))
-        t2.add_column("year")
-        for key, label, unit, _ in YEARLY[:3]:
-            t2.add_column(label, justify="right")
-        for y, g in yr.groupby("period", sort=True):
-            cells = [str(y)]
-            for key, _, unit, _ in YEARLY[:3]:
-                r = g[g["metric"] == key].iloc[0]
-                cells.append(f"{format_value(r['a_mean'], unit)} -> {format_value(r['b_mean'], unit)}  "
-                             f"{_fmt_diff(r['diff_mean'], unit)} [{_fmt_diff(r['diff_p05'], unit)}, "
-                             f"{_fmt_diff(r['diff_p95'], unit)}]" + (" *" if r["significant"] else ""))
-            t2.add_row(*cells)
-        console.print(t2)
-    console.print("* the 90% confidence interval of the mean paired difference excludes zero")
+        yr = yr.assign(label=[f"{p} {lab}" for p, lab in zip(yr["period"], yr["label"])])
+        console.print(_outcome_table("By year", yr, sections=False, label_col="year, outcome"))
+    console.print(INTERVAL_NOTE)
 
 
 # -------------------------------------------------------------------------------- chart
@@ -393,63 +490,175 @@ def _yearly_matrix(runs: Sequence[PreparedRun], years: Sequence[int], fn: Callab
     return out
 
 
+#: The drivers' monthly columns, as people name them, with their units.
+DRIVER_LABELS = {
+    "funding_index": ("China biotech funding", "index, 2021 = 1"),
+    "trust_index": ("trust in China data", "0 to 1"),
+    "patent_cliff_index": ("patent-cliff pressure", "index, 2023 = 1"),
+    "us_venture_index": ("US venture funding", "index, 2021 = 1"),
+    "rd_externalisation_index": ("R&D externalisation", "0 to 1"),
+}
+#: Smallest font on the comparison chart, in points (it is read on paper and on slides).
+CHART_FONT = 10
+
+
+def human(name: str) -> str:
+    """A scenario or field name for a chart: underscores become spaces."""
+    return str(name).replace("_", " ")
+
+
+def _driver_matrix(runs: Sequence[PreparedRun], col: str, months: Sequence[int]) -> np.ndarray:
+    mat = np.full((len(runs), len(months)), np.nan)
+    for i, r in enumerate(runs):
+        if col in r.monthly.columns:
+            mat[i] = r.monthly.set_index("_mi")[col].reindex(months).to_numpy(dtype=float)
+    return mat
+
+
+def differing_drivers(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRun], months: Sequence[int]) -> list[str]:
+    """The driver columns whose monthly path differs between A and B."""
+    out = []
+    for col in DRIVER_LABELS:
+        a, b = _driver_matrix(runs_a[:1], col, months), _driver_matrix(runs_b[:1], col, months)
+        if np.isfinite(a).any() and not np.allclose(a, b, equal_nan=True):
+            out.append(col)
+    return out
+
+
 def comparison_figure(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRun], labels: tuple[str, str],
-                      window: Period, path: str | Path) -> Path:
-    """Side-by-side chart of A and B: yearly lines with 90% bands, stage and counterparty mix, biotechs."""
+                      window: Period, path: str | Path,
+                      inputs: Sequence[tuple[str, Any, Any]] | None = None) -> Path:
+    """Write :func:`comparison_chart` as a PNG (atomically)."""
+    from sim.io import write_figure
+
+    return write_figure(comparison_chart(runs_a, runs_b, labels, window, inputs), path, dpi=100)
+
+
+def comparison_chart(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRun], labels: tuple[str, str],
+                     window: Period, inputs: Sequence[tuple[str, Any, Any]] | None = None) -> Any:
+    """A and B side by side on one sheet, read top left first: the driver(s) that differ, then
+    deals, upfronts, headline value, early-stage share and financing per year (mean line, band:
+    90% of runs), the stage and licensee mix over the window, and active biotechs. Every panel
+    has a legend, a unit on each axis and people's names."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sim.io import write_figure
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
 
     months = sorted(set(runs_a[0].monthly["_mi"]) & set(runs_b[0].monthly["_mi"]))
     years = sorted({m // 12 for m in months})
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
-    colours = ("C0", "C1")
+    fig = Figure(figsize=(16, 12.5), layout="constrained")
+    axes = fig.subplots(3, 3)
+    colours = ("#1f77b4", "#d62728")
+    names = (f"A: {human(labels[0])}", f"B: {human(labels[1])}")
+    fs = CHART_FONT
+    win_text = window_text(window.label)
+
+    def finish(ax, title: str, ylabel: str, xlabel: str = "year", legend: bool = True) -> None:
+        ax.set_title(title, fontsize=fs + 3, loc="left")
+        ax.set_ylabel(ylabel, fontsize=fs + 1)
+        ax.set_xlabel(xlabel, fontsize=fs + 1)
+        ax.tick_params(labelsize=fs + 1)
+        ax.grid(alpha=0.3)
+        if legend:
+            handles, labs = ax.get_legend_handles_labels()
+            handles.append(Patch(facecolor="grey", alpha=0.15, label=f"comparison window, {win_text}"))
+            ax.legend(handles=handles, fontsize=fs, frameon=False, loc="best")
 
     def band(ax, x, mats, scale=1.0, yearly=True):
-        for mat, lab, col in zip(mats, labels, colours):
-            with np.errstate(all="ignore"):
+        for mat, lab, col in zip(mats, names, colours):
+            with np.errstate(all="ignore"), warnings.catch_warnings():  # a year without deals has no share
+                warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(mat, axis=0) / scale
                 lo, hi = np.nanpercentile(mat, 5, axis=0) / scale, np.nanpercentile(mat, 95, axis=0) / scale
             ax.fill_between(x, lo, hi, color=col, alpha=0.2, linewidth=0)
-            ax.plot(x, mean, color=col, label=lab, marker="o" if len(x) < 30 else None, ms=3)
+            ax.plot(x, mean, color=col, label=f"{lab} (mean; band 90% of runs)", marker="o" if len(x) < 30 else None,
+                    ms=3)
         if yearly:
-            ax.axvspan(window.start // 12 - 0.5, window.end // 12 + 0.5, color="grey", alpha=0.1, linewidth=0)
+            ax.axvspan(window.start // 12 - 0.5, window.end // 12 + 0.5, color="grey", alpha=0.15, linewidth=0)
         else:
-            ax.axvspan(window.start / 12, (window.end + 1) / 12, color="grey", alpha=0.1, linewidth=0)
-        ax.grid(alpha=0.3)
+            ax.axvspan(window.start / 12, (window.end + 1) / 12, color="grey", alpha=0.15, linewidth=0)
+        ax.set_ylim(bottom=0)
 
-    panels = [(axes[0, 0], "deals per year", YEARLY[0][3], 1.0, "deals"),
-              (axes[0, 1], "upfront per year (US$ billion)", YEARLY[1][3], 1e9, "US$ bn"),
-              (axes[0, 2], "share at preclinical or phase 1 (%)", YEARLY[3][3], 0.01, "%")]
-    for ax, title, fn, scale, ylab in panels:
-        mats = [_yearly_matrix(runs, years, fn) for runs in (runs_a, runs_b)]
-        band(ax, np.array(years, dtype=float), mats, scale)
-        ax.set_title(title, fontsize=10)
-        ax.set_ylabel(ylab)
-    axes[0, 0].legend(fontsize=8)
+    from matplotlib.patches import Patch
+
+    # 1. what was changed: the driver paths that differ, else the inputs written out
+    ax = axes[0, 0]
+    drivers = differing_drivers(runs_a, runs_b, months)
+    x = np.array([m / 12 for m in months])
+    if drivers:
+        styles = ["-", "--", ":", "-."]
+        handles = []
+        for j, col in enumerate(drivers[:4]):
+            for runs, colour in zip((runs_a, runs_b), colours):
+                ax.plot(x, np.nanmean(_driver_matrix(runs[:1], col, months), axis=0), color=colour, ls=styles[j],
+                        lw=2)
+            handles.append(Line2D([], [], color="black", ls=styles[j], label=DRIVER_LABELS[col][0]))
+        handles += [Line2D([], [], color=c, lw=2, label=n) for c, n in zip(colours, names)]
+        ax.axvspan(window.start / 12, (window.end + 1) / 12, color="grey", alpha=0.15, linewidth=0)
+        ax.legend(handles=handles, fontsize=fs, frameon=False, loc="best")
+        units = {DRIVER_LABELS[c][1] for c in drivers[:4]}
+        finish(ax, "What differs: " + ", ".join(DRIVER_LABELS[c][0] for c in drivers[:2])
+               + (" ..." if len(drivers) > 2 else ""),
+               units.pop() if len(units) == 1 else "index (see legend)", legend=False)
+    else:
+        ax.axis("off")
+        ax.set_title("What differs (inputs)", fontsize=fs + 3, loc="left")
+        lines = [f"{human(k)}: {_short(va, 18)} -> {_short(vb, 18)}" for k, va, vb in (inputs or [])[:8]]
+        ax.text(0, 0.95, "\n".join(lines) if lines else "no driver differs", va="top", ha="left", fontsize=fs,
+                transform=ax.transAxes, wrap=True)
+
+    usd_b = FuncFormatter(lambda v, _p: "$0" if v == 0 else f"${v * 1000:,.0f}M" if abs(v) < 1
+                          else f"${v:,.1f}B" if abs(v) < 10 else f"${v:,.0f}B")
+    yx = np.array(years, dtype=float)
+    yearly_panels = [
+        (axes[0, 1], "Deals per year", YEARLY[0][3], 1.0, "deals per year", None),
+        (axes[0, 2], "Upfront payments per year", YEARLY[1][3], 1e9, "US$ per year", usd_b),
+        (axes[1, 0], "Headline deal value per year", YEARLY[2][3], 1e9, "US$ per year", usd_b),
+        (axes[1, 1], "Share of deals at preclinical or phase 1", YEARLY[3][3], 0.01, "% of the year's deals", None),
+    ]
+    for ax, title, fn, scale, ylab, fmt in yearly_panels:
+        band(ax, yx, [_yearly_matrix(runs, years, fn) for runs in (runs_a, runs_b)], scale)
+        if fmt is not None:
+            ax.yaxis.set_major_formatter(fmt)
+        finish(ax, title, ylab)
+    ax = axes[1, 2]
+    fin = []
+    for runs in (runs_a, runs_b):
+        mat = np.full((len(runs), len(years)), np.nan)
+        for i, r in enumerate(runs):
+            if "primary_financing_usd" in r.monthly.columns:
+                s = r.monthly.groupby(r.monthly["_mi"] // 12)["primary_financing_usd"].sum()
+                mat[i] = s.reindex(years).to_numpy(dtype=float)
+        fin.append(mat)
+    band(ax, yx, fin, 1e9)
+    ax.yaxis.set_major_formatter(usd_b)
+    finish(ax, "Primary financing of China biotechs", "US$ per year")
 
     def mix(ax, groups, col, title):
-        width = 0.35
-        for k, (runs, lab, colr) in enumerate(zip((runs_a, runs_b), labels, colours)):
+        width = 0.38
+        for k, (runs, lab, colr) in enumerate(zip((runs_a, runs_b), names, colours)):
             shares = np.array([[_share(_deals(r, window), col, vals) for _, vals in groups] for r in runs])
             with np.errstate(all="ignore"):
                 m = np.nanmean(shares, axis=0) * 100
                 lo, hi = np.nanpercentile(shares, 5, axis=0) * 100, np.nanpercentile(shares, 95, axis=0) * 100
-            x = np.arange(len(groups)) + (k - 0.5) * width
+            xs = np.arange(len(groups)) + (k - 0.5) * width
             # Rounding can put a percentile a hair past an (equal) mean; error bars must not be negative.
             err = np.clip(np.nan_to_num(np.array([m - lo, hi - m])), 0.0, None)
-            ax.bar(x, m, width, color=colr, label=lab, yerr=err, capsize=3, alpha=0.85)
-        ax.set_xticks(np.arange(len(groups)), [g for g, _ in groups], fontsize=8)
-        ax.set_title(f"{title}, {window.label.replace('..', '–')} (%)", fontsize=10)
+            ax.bar(xs, m, width, color=colr, label=f"{lab} (mean; bar 90% of runs)", yerr=err, capsize=3, alpha=0.85)
+        ax.set_xticks(np.arange(len(groups)), [g.replace("/", "/\n").replace(" (", "\n(") for g, _ in groups])
+        ax.set_ylim(0, 125)  # room for the legend above the bars
+        ax.set_yticks(range(0, 101, 20))
+        finish(ax, f"{title}, {win_text}", "% of deals", xlabel="", legend=False)
+        ax.legend(fontsize=fs, frameon=False, loc="upper center", ncols=1)
         ax.grid(alpha=0.3, axis="y")
 
-    mix(axes[1, 0], STAGE_GROUPS, "stage", "stage at signing")
-    mix(axes[1, 1], [(k.replace("_", "-"), [k]) for k in LICENSEE_KINDS], "licensee_kind", "licensees")
-    ax = axes[1, 2]
-    x = np.array([m / 12 for m in months])
+    mix(axes[2, 0], STAGE_GROUPS, "stage", "Stage at signing")
+    mix(axes[2, 1], [(KIND_LABELS.get(k, k), [k]) for k in LICENSEE_KINDS], "licensee_kind", "Licensees")
+    axes[2, 1].tick_params(axis="x", labelsize=fs)
+    ax = axes[2, 2]
     mats = []
     for runs in (runs_a, runs_b):
         mat = np.full((len(runs), len(months)), np.nan)
@@ -459,11 +668,10 @@ def comparison_figure(runs_a: Sequence[PreparedRun], runs_b: Sequence[PreparedRu
                 mat[i] = s.reindex(months).to_numpy(dtype=float)
         mats.append(mat)
     band(ax, x, mats, yearly=False)
-    ax.set_title("active biotechs", fontsize=10)
-    fig.suptitle(f"{labels[1]} vs {labels[0]} (same seeds; shaded: comparison window; bands: 90% of runs)",
-                 fontsize=11)
-    fig.tight_layout()
-    return write_figure(fig, path, dpi=100)
+    finish(ax, "Active China biotechs", "biotechs at month end")
+    fig.suptitle(f"{human(labels[1])} (B) against {human(labels[0])} (A): the same seeds; shaded: the comparison "
+                 f"window, {win_text}; bands: 90% of runs", fontsize=fs + 4)
+    return fig
 
 
 # ------------------------------------------------------------------------------ the command
@@ -480,6 +688,16 @@ class ComparisonResult:
 def _is_ours(folder: Path) -> bool:
     return not folder.exists() or (folder.is_dir() and (not any(folder.iterdir())
                                                         or (folder / "comparison.csv").is_file()))
+
+
+def _inputs_of(sc_a: Any, sc_b: Any) -> list[tuple[str, Any, Any]] | None:
+    """The inputs two scenario objects differ in; None when they are not scenarios."""
+    try:
+        from sim.scenarios.loader import scenario_to_dict
+
+        return input_differences(scenario_to_dict(sc_a), scenario_to_dict(sc_b))
+    except Exception:  # a stand-in object (tests): no inputs to show
+        return None
 
 
 def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None = None, workers: int | None = None,
@@ -518,12 +736,13 @@ def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None 
         raise UserError(f"{la} and {lb} share no simulated months; compare scenarios with overlapping horizons")
     win, note = (win_override, "") if win_override is not None else comparison_window(runs_a, runs_b)
     table = compare_runs(runs_a, runs_b, win)
-    print_comparison(table, (la, lb), win, console, note=note)
+    inputs = _inputs_of(sc_a, sc_b)
+    print_comparison(table, (la, lb), win, console, note=note, inputs=inputs)
     if out is not None:
         out = Path(out)
         with atomic_dir(out) as tmp:
             write_csv(table, tmp / "comparison.csv")
-            comparison_figure(runs_a, runs_b, (la, lb), win, tmp / "compare.png")
+            comparison_figure(runs_a, runs_b, (la, lb), win, tmp / "compare.png", inputs=inputs)
             for tag, name, part in (("a", la, outs[:replications]), ("b", lb, outs[replications:])):
                 sub = tmp / f"{tag}_{name}"
                 write_parquet(pd.concat([o.deals for o in part], ignore_index=True), sub / "deals.parquet")
@@ -532,6 +751,7 @@ def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None 
                 "command": "compare", "scenario": f"{lb} vs {la}", "a": la, "b": lb, **dict(manifest or {}),
                 "replications": replications, "root_seed": root, "seeds": seeds,
                 "window": win.label, "window_rule": "given" if win_override else "first year the runs differ",
+                "inputs_changed": [{"input": k, "a": va, "b": vb} for k, va, vb in inputs or []],
                 "universe": universe, "elapsed_s": round(elapsed, 2),
                 "files": ["comparison.csv", "compare.png", f"a_{la}/", f"b_{lb}/"],
             }, tmp / "manifest.json")

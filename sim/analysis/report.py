@@ -159,11 +159,10 @@ METRICS: list[Metric] = [
     Metric("financing_per_year_usd", "primary financing per year", "money"),
     Metric("share_mnc", "share of deals with top MNCs", "share"),
     Metric("share_mid_size", "share of deals with mid-size buyers", "share"),
-    Metric("share_incubator", "share of deals with incubators / NewCos", "share"),
+    Metric("share_incubator", "share of deals with incubators (NewCos)", "share"),
     Metric("share_regional", "share of deals with regional licensees", "share"),
     Metric("share_global", "share of deals for global rights", "share"),
     Metric("share_early", "share of deals at preclinical or phase 1", "share"),
-    Metric("share_newco", "share of NewCo deals", "share"),
     Metric("share_terminated", "share of deals terminated", "share"),
     Metric("active_biotechs_end", "active biotechs at the end", "firms"),
     Metric("folded_biotechs", "biotechs that folded", "firms"),
@@ -186,7 +185,12 @@ def _share(deals: pd.DataFrame, col: str, values: Sequence[str]) -> float:
 
 
 def outcome_table(deals: pd.DataFrame | None, monthly: pd.DataFrame | None) -> pd.DataFrame:
-    """One row of scalar outcomes (:data:`METRICS`) per replication."""
+    """One row of scalar outcomes (:data:`METRICS`) per replication, over every month given.
+
+    Deals are China out-licensing deals (licensor a Chinese biotech: ``china_origin``) where the
+    ledger says so, as in ``licsim run``'s yearly table and ``licsim compare``."""
+    if deals is not None and "china_origin" in deals.columns:
+        deals = deals[deals["china_origin"].astype(bool).to_numpy()]
     reps: list[Any] = []
     for df in (deals, monthly):
         if df is not None and "replication" in df.columns:
@@ -216,7 +220,6 @@ def outcome_table(deals: pd.DataFrame | None, monthly: pd.DataFrame | None) -> p
             row[f"share_{kind}"] = _share(d, "licensee_kind", [kind])
         row["share_global"] = _share(d, "territory", ["global"])
         row["share_early"] = _share(d, "stage", list(EARLY))
-        row["share_newco"] = _share(d, "deal_type", ["newco"])
         row["share_terminated"] = float(d["terminated"].notna().mean()) if "terminated" in d.columns and len(d) else float("nan")
         if m is not None and len(m) and "active_biotechs" in m.columns:
             row["active_biotechs_end"] = float(m.sort_values("month")["active_biotechs"].iloc[-1]) if "month" in m else float(m["active_biotechs"].iloc[-1])
@@ -385,7 +388,7 @@ def differences_from_comparison(table: pd.DataFrame, labels: tuple[str, str] = (
                 note = "; not distinguishable from seed-to-seed noise"
         label = str(r["label"])
         more = "higher" if diff > 0 else "lower"
-        period = f" ({r['period']})" if r.get("period") and str(r.get("period")) != "nan" else ""
+        period = f" ({str(r['period']).replace('..', chr(0x2013))})" if r.get("period") and str(r.get("period")) != "nan" else ""
         scored.append((score, f"{label[0].upper()}{label[1:]}{period} is {more} under {lb}: {_fmt_unit(b, unit)} "
                               f"vs {_fmt_unit(a, unit)} under {la} ({change}{note})."))
     scored.sort(key=lambda t: -t[0])
@@ -418,7 +421,9 @@ margin-top:1.6em} h3{font-size:1.05em;margin-bottom:.3em}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top} th{background:#f2f2f2}
 td.num{text-align:right} figure{margin:1em 0;page-break-inside:avoid} figure img{max-width:100%;height:auto}
 figcaption{font-size:.85em;color:#555} ul.diff li{margin:.25em 0} .note{font-size:.8em;color:#777}
-@media print{body{margin:0;max-width:none} h2{page-break-after:avoid} table{page-break-inside:avoid}}
+.wide{max-width:100%;overflow-x:auto} td,th{overflow-wrap:anywhere}
+@media print{body{margin:0;max-width:none} h2{page-break-after:avoid} table{page-break-inside:avoid;font-size:.75em}
+.wide{overflow:visible}}
 """
 
 
@@ -435,6 +440,25 @@ def figure_html(data: bytes, caption: str) -> str:
     return f"<figure>{png_img(data, caption)}<figcaption>{_esc(caption)}</figcaption></figure>"
 
 
+def number_for_people(v: float, column: str = "") -> str:
+    """A number in a table cell, by what its column holds: money ($2.48B), shares (54.0%), else a
+    few significant figures (1,234; 56.7; 0.54). Never 2,481,100,508 or 0.5398."""
+    if not math.isfinite(v):
+        return "" if math.isnan(v) else str(v)
+    name = column.lower()
+    if "usd" in name.replace("-", "_").split("_") or name.endswith("usd"):
+        return format_number(v, "usd")
+    if "share" in name or "survival" in name or name.endswith("_to_value"):
+        return format_number(v, "share")
+    if name in ("s1", "st", "s1_conf", "st_conf", "s2", "s2_conf", "mu_star_conf"):
+        return f"{v:.2f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if v == int(v):
+        return f"{int(v)}"
+    return f"{v:.1f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def table_html(df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     if df is None or not len(df.columns):
         return '<p class="note">(empty)</p>'
@@ -443,10 +467,9 @@ def table_html(df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     body = []
     for row in shown.itertuples(index=False):
         cells = []
-        for v in row:
-            if isinstance(v, float):
-                text = "" if math.isnan(v) else (f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}")
-                cells.append(f'<td class="num">{_esc(text)}</td>')
+        for col, v in zip(shown.columns, row):
+            if isinstance(v, (float, np.floating)):
+                cells.append(f'<td class="num">{_esc(number_for_people(float(v), str(col)))}</td>')
             elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                 cells.append(f'<td class="num">{_esc(v)}</td>')
             else:
@@ -455,7 +478,8 @@ def table_html(df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     more = ""
     if len(df) > max_rows:
         more = f'<p class="note">first {max_rows} of {len(df)} rows shown</p>'
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+            f"{more}")
 
 
 def _kv_table(items: Mapping[str, Any]) -> str:
@@ -526,13 +550,23 @@ def _section(title: str, body: str) -> str:
     return f"<section><h2>{_esc(title)}</h2>{body}</section>"
 
 
+def _span_text(deals: pd.DataFrame | None, monthly: pd.DataFrame | None) -> str:
+    """The months a run covers, as 2018-01 to 2030-12."""
+    for df, col in ((monthly, "month"), (deals, "signed")):
+        if df is not None and col in df.columns and len(df):
+            d = pd.to_datetime(df[col])
+            return f"{d.min():%Y-%m} to {d.max():%Y-%m}"
+    return "the run"
+
+
 def _frames_sections(deals: pd.DataFrame | None, monthly: pd.DataFrame | None, outcomes: bool = True) -> list[str]:
     sections = []
     if deals is None and monthly is None:
         return sections
     summary = summary_table(outcome_table(deals, monthly)) if outcomes else pd.DataFrame()
     if len(summary):
-        sections.append(_section("Outcomes", table_html(summary)))
+        sections.append(_section(f"Outcomes, {_span_text(deals, monthly)} (China out-licensing deals; the "
+                                 "whole run, every month simulated)", table_html(summary)))
     if deals is not None and len(deals):
         from sim.interfaces.dashboard import panels
 
@@ -812,6 +846,93 @@ def _refuse_links_out(folder: Path) -> None:
                                 "it reports on; remove the link or copy the file in")
 
 
+def _comparison_sections(folder: Path, comp: pd.DataFrame, manifest: Mapping[str, Any] | None,
+                         used_pngs: set[Path]) -> list[str]:
+    """A compare folder, answer first: the key differences and the headline outcomes over the
+    comparison window, the chart, every outcome, the headline measures by year. Every number
+    comes from comparison.csv (the table ``licsim compare`` printed), with its window stated."""
+    from sim.analysis.compare import HEADLINE, INTERVAL_NOTE, people_table, window_text
+
+    la = str((manifest or {}).get("a", "A"))
+    lb = str((manifest or {}).get("b", "B"))
+    section = comp["section"].astype(str) if "section" in comp.columns else pd.Series("", index=comp.index)
+    win = comp[section != "by year"]
+    periods = list(dict.fromkeys(win["period"].astype(str))) if "period" in win.columns else []
+    window = window_text(periods[0]) if len(periods) == 1 else "the comparison window"
+    n = int(pd.to_numeric(win.get("n", pd.Series(dtype=float)), errors="coerce").max()) if "n" in win else 0
+    runs = f"; means of {n} paired runs" if n > 0 else ""
+    out = []
+    body = ""
+    sentences = differences_from_comparison(comp, (la, lb))
+    if sentences:
+        body += '<ul class="diff">' + "".join(f"<li>{_esc(s)}</li>" for s in sentences) + "</ul>"
+    metric = win["metric"].astype(str) if "metric" in win.columns else pd.Series("", index=win.index)
+    head = win[metric.isin(HEADLINE)]
+    if len(head):
+        head = head.assign(_o=[HEADLINE.index(m) for m in head["metric"]]).sort_values("_o")
+        body += f"<h3>Headline outcomes, {_esc(window)}{_esc(runs)}</h3>" + table_html(people_table(head))
+    body += f'<p class="note">A = {_esc(la)}, B = {_esc(lb)}. {_esc(INTERVAL_NOTE)}.</p>'
+    out.append(_section(f"Key differences: {lb} against {la}, {window}", body))
+    png = folder / "compare.png"
+    if png.is_file():
+        used_pngs.add(png)
+        try:
+            out.append(_section("Charts", figure_html(png.read_bytes(), f"{lb} against {la} (compare.png)")))
+        except OSError:
+            pass
+    rest = win[~metric.isin(HEADLINE)]
+    if len(rest):
+        out.append(_section(f"All outcomes, {window}", table_html(people_table(rest), max_rows=200)))
+    yr = comp[section == "by year"]
+    if len(yr) and "metric" in yr.columns:
+        yr = yr[yr["metric"].astype(str).isin(["deals", "upfront_usd", "headline_usd"])]
+        yr = yr.assign(label=[f"{p} {lab}" for p, lab in zip(yr["period"], yr["label"])])
+        out.append(_section("By year", table_html(people_table(yr, "year, outcome"), max_rows=200)))
+    return out
+
+
+def _sides_sections(folder: Path, manifest: Mapping[str, Any] | None) -> list[str]:
+    """A compare folder without a usable comparison.csv: each side's means over its whole run."""
+    sides = compare_sides(folder)
+    if len(sides) < 2:
+        return []
+    la = str((manifest or {}).get("a", sides[0][0]))
+    lb = str((manifest or {}).get("b", sides[1][0]))
+    oa, ob = outcome_table(sides[0][1], sides[0][2]), outcome_table(sides[1][1], sides[1][2])
+    body = '<ul class="diff">' + "".join(f"<li>{_esc(s)}</li>" for s in key_differences(oa, ob, (la, lb))) + "</ul>"
+    body += ('<p class="note">No comparison.csv: means over each side\'s whole run, every month simulated, '
+             "not paired</p>") + table_html(side_by_side(oa, ob, (la, lb)))
+    if not (folder / "compare.png").is_file():
+        from sim.interfaces.dashboard import panels
+
+        (_, da, ma), (_, db, mb) = sides[0], sides[1]
+        try:
+            png = panels.comparison_png({"deals": da, "monthly": ma}, {"deals": db, "monthly": mb}, (la, lb), dpi=100)
+            body += figure_html(png, f"{la} vs {lb}")
+        except Exception as exc:
+            body += f'<p class="note">comparison chart could not be drawn: {_esc(exc)}</p>'
+    return [_section(f"Key differences: {lb} against {la}", body)]
+
+
+#: yearly.csv's columns shown in a report (all of them are in the file).
+YEARLY_SHOWN = [("year", "year", ""), ("deals", "deals", "count"), ("upfront_usd", "upfronts", "usd"),
+                ("total_value_usd", "headline value", "usd"), ("upfront_to_value", "upfront / headline", "share"),
+                ("median_upfront_usd", "median upfront", "usd"), ("share_stage_preclinical", "preclinical", "share"),
+                ("share_kind_mnc", "top MNC", "share"), ("primary_financing_usd", "financing", "usd"),
+                ("active_biotechs", "active biotechs", "count")]
+
+
+def yearly_for_people(yearly: pd.DataFrame) -> pd.DataFrame:
+    """yearly.csv's main columns, averaged over replications and formatted ($4.18B, 39.7%)."""
+    df = yearly.groupby("year", as_index=False).mean(numeric_only=True) if "year" in yearly.columns else yearly
+    out = pd.DataFrame()
+    for col, name, unit in YEARLY_SHOWN:
+        if col not in df.columns:
+            continue
+        out[name] = [str(int(v)) if unit == "" else format_number(v, unit) for v in df[col]]
+    return out
+
+
 def build_report(folder: str | Path) -> str:
     """The HTML text of the report on a result folder (raises UserError if there is nothing to show)."""
     folder = Path(folder)
@@ -826,44 +947,16 @@ def build_report(folder: str | Path) -> str:
                         "PNG or CSV files); give the output folder of licsim run, compare or batch")
     sections: list[str] = []
     manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else None
-    if manifest and kind != "batch":
-        sections.append(_section("Run settings", _kv_table(manifest)))
     used_csvs: set[Path] = set()
     used_pngs: set[Path] = set()
 
     if kind == "compare":
         comp = _read_csv(folder / "comparison.csv")
         used_csvs.add(folder / "comparison.csv")
-        sides = compare_sides(folder)
-        la = str(manifest.get("a", "A")) if manifest else (sides[0][0] if sides else "A")
-        lb = str(manifest.get("b", "B")) if manifest else (sides[1][0] if len(sides) > 1 else "B")
-        body = ""
-        if len(sides) >= 2:
-            oa, ob = outcome_table(sides[0][1], sides[0][2]), outcome_table(sides[1][1], sides[1][2])
-        sentences = differences_from_comparison(comp, (la, lb)) if comp is not None else []
-        if not sentences and len(sides) >= 2:
-            sentences = key_differences(oa, ob, (la, lb))
-        if sentences:
-            body += '<ul class="diff">' + "".join(f"<li>{_esc(s)}</li>" for s in sentences) + "</ul>"
-        if len(sides) >= 2:
-            from sim.interfaces.dashboard import panels
-
-            (_, da, ma), (_, db, mb) = sides[0], sides[1]
-            body += table_html(side_by_side(oa, ob, (la, lb)))
-            if not (folder / "compare.png").is_file():
-                try:
-                    png = panels.comparison_png({"deals": da, "monthly": ma}, {"deals": db, "monthly": mb},
-                                                (la, lb), dpi=100)
-                    body += figure_html(png, f"{la} vs {lb}")
-                except Exception as exc:
-                    body += f'<p class="note">comparison chart could not be drawn: {_esc(exc)}</p>'
-        if body:
-            sections.append(_section(f"Key differences: {lb} against {la}", body))
-        if comp is not None:
-            shown = comp
-            if "section" in comp.columns:
-                shown = comp[comp["section"].astype(str) != "by year"]
-            sections.append(_section("Comparison table (comparison.csv, by-year rows left out)", table_html(shown)))
+        if comp is not None and {"label", "a_mean", "b_mean"} <= set(comp.columns):
+            sections.extend(_comparison_sections(folder, comp, manifest, used_pngs))
+        else:
+            sections.extend(_sides_sections(folder, manifest))
     elif kind == "batch":
         parts = _batch_sections(folder, manifest)
         sections.extend(parts.sections)
@@ -877,7 +970,8 @@ def build_report(folder: str | Path) -> str:
             used_csvs.add(yearly)
             df = _read_csv(yearly)
             if df is not None:
-                sections.append(_section("Year by year (yearly.csv)", table_html(df)))
+                sections.append(_section("Year by year (yearly.csv; means over the runs, main columns)",
+                                         table_html(yearly_for_people(df))))
 
     # charts the command wrote itself (charts/*.png first), then any other PNGs
     images = _images(folder / "charts", used_pngs) if (folder / "charts").is_dir() else []
@@ -901,6 +995,8 @@ def build_report(folder: str | Path) -> str:
             sections.append(_section(f"Table: {p.relative_to(folder)}", table_html(df, max_rows=40)))
     if not sections:
         raise UserError(f"{folder}: found nothing to report")
+    if manifest and kind != "batch":  # the answer first; how it was made last
+        sections.append(_section("Settings (manifest.json)", _kv_table(manifest)))
 
     what = {"run": "a simulation run", "compare": "a comparison", "batch": "a batch experiment",
             "files": "result files"}[kind]

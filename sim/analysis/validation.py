@@ -1,6 +1,6 @@
 """Validation against the real market: calibration targets as data, the scorecard, and replications.
 
-The targets (DOMAIN.md C1-C10) live in ``experiments/targets.yaml``. Each target names a
+The targets (C1-C10 of docs/evidence.md) live in ``experiments/targets.yaml``. Each target names a
 *measure* computed from one replication's outputs (the deal ledger and the monthly series),
 a period, the observed value with its source tag, and a band. A scenario is run N times with
 seeds from ``numpy.random.SeedSequence(root).spawn(N)``; every target is computed per
@@ -822,7 +822,31 @@ def print_scorecard(card: Scorecard, console: Any = None, title: str = "Scorecar
 
     console = console or Console()
     wide = console.width >= 200
+    narrow = console.width < 140  # one block per target: what was observed, simulated and allowed
+    from rich.padding import Padding
+    from rich.text import Text
+
     tab = Table(title=title, show_lines=False, header_style="bold", box=None, padding=(0, 1))
+
+    def result(r) -> str:
+        if not r["gate"]:
+            return "[dim]info[/dim] " + ("[green]ok[/green]" if r["passed"] else "[yellow]off[/yellow]")
+        return "[bold green]PASS[/bold green]" if r["passed"] else "[bold red]FAIL[/bold red]"
+
+    if narrow:
+        tab.add_column("target (period): observed; simulated mean (90% interval); band", ratio=1, overflow="fold")
+        tab.add_column("result", no_wrap=True)
+        for _, r in card.table.iterrows():
+            period = str(r["period"]).replace("..", "\u2013")
+            interval = str(r["interval_display"])
+            sim = str(r["simulated_display"]) + (f" ({interval})" if interval not in ("", "-") else "")
+            tab.add_row(f"[bold]{r['id']}[/bold] ({period})", result(r))
+            detail = f"observed {r['observed_display']}; simulated {sim}; band {r['band_display']}"
+            tab.add_row(Padding(Text(detail, overflow="fold"), (0, 0, 0, 4)), "")
+        console.print(tab)
+        style = "bold green" if card.passed else "bold red"
+        console.print(f"[{style}]{card.summary()}[/{style}] ({card.replications} replications)")
+        return
     tab.add_column("target", no_wrap=True)
     if wide:
         tab.add_column("what", max_width=40)
@@ -833,13 +857,9 @@ def print_scorecard(card: Scorecard, console: Any = None, title: str = "Scorecar
     tab.add_column("band", justify="right")
     tab.add_column("result", no_wrap=True)
     for _, r in card.table.iterrows():
-        if not r["gate"]:
-            res = "[dim]info[/dim] " + ("[green]ok[/green]" if r["passed"] else "[yellow]off[/yellow]")
-        else:
-            res = "[bold green]PASS[/bold green]" if r["passed"] else "[bold red]FAIL[/bold red]"
         cells = [str(r["id"])] + ([str(r["name"])] if wide else []) + [
             str(r["period"]).replace("..", "–"), str(r["observed_display"]), str(r["simulated_display"]),
-            str(r["interval_display"]), str(r["band_display"]), res]
+            str(r["interval_display"]), str(r["band_display"]), result(r)]
         tab.add_row(*cells)
     console.print(tab)
     style = "bold green" if card.passed else "bold red"

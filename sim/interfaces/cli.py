@@ -14,6 +14,7 @@ import typer
 
 from sim.errors import UserError
 from sim.interfaces import commands
+from sim.interfaces.options import standard_help
 
 app = typer.Typer(
     name="licsim",
@@ -21,10 +22,29 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from sim import __version__
+
+        typer.echo(f"licsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                       help="print licsim's version and exit")) -> None:
+    """Agent-based simulation of cross-border drug licensing out of China.
+
+    Start with `licsim run baseline`; every command has -h.
+    """
 
 for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
     importlib.import_module(f"{commands.__name__}.{_info.name}").register(app)
+standard_help(app)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ file < overrides given on the command line or by an experiment design (dotted pa
 such as ``drivers.funding.scale``). Unknown fields are errors (``extra="forbid"``).
 
 Units: money in US dollars (float); time in months unless a name says ``_years``;
-probabilities and shares in [0, 1]. Source tags refer to ../shared/DOMAIN.md
+probabilities and shares in [0, 1]. Source tags refer to docs/evidence.md
 ([RT23], [QM24], [CB24], [ARC25], [AI25], [BIO21], [EV]); "assumption" marks a
 modelling choice with no published figure behind it.
 """

@@ -8,25 +8,28 @@ from typing import Optional
 import typer
 
 from sim.errors import UserError
+from sim.interfaces.options import cores, workers_option
 
 
 def register(app: typer.Typer) -> None:
     @app.command("batch")
     def batch(
-        experiment: Optional[Path] = typer.Argument(None, help="experiment file (experiments/*.yaml)"),
-        workers: Optional[int] = typer.Option(None, "--workers", "-w",
-                                              help="local worker processes, or LocalCluster workers "
-                                                   "(default: the number of cores; 1 runs in this process)"),
-        scheduler: Optional[str] = typer.Option(None, "--scheduler",
+        experiment: Optional[Path] = typer.Argument(None, metavar="EXPERIMENT",
+                                                    help="experiment file (experiments/*.yaml)"),
+        workers: Optional[int] = workers_option(
+            "local worker processes, or LocalCluster workers; 1 runs everything in this process "
+            f"(default: one per CPU core, {cores()} here)"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
                                                 help="run on a running Dask cluster: tcp://host:port"),
-        cluster: Optional[str] = typer.Option(None, "--cluster", help="'local': start a Dask LocalCluster"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o",
+        cluster: Optional[str] = typer.Option(None, "--cluster", metavar="local",
+                                              help="'local': start a Dask LocalCluster"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR",
                                            help="output folder (default: results/experiments/<name>)"),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="run the failed runs again"),
         verify: Optional[Path] = typer.Option(None, "--verify", metavar="DIR",
                                               help="check a batch folder's files (checksums) without running "
                                                    "anything; exit 1 if any is damaged"),
-        max_tasks_per_child: int = typer.Option(200, "--max-tasks-per-child", min=1,
+        max_tasks_per_child: int = typer.Option(200, "--max-tasks-per-child", min=1, metavar="N",
                                                 help="replace local worker processes after about this many runs each"),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="show the progress bar"),
         run_fn: Optional[str] = typer.Option(None, "--run-fn", hidden=True,

@@ -7,28 +7,34 @@ from typing import Annotated, Optional
 
 import typer
 
+from sim.interfaces.options import workers_annotation
+
 
 def register(app: typer.Typer) -> None:
     @app.command("calibrate")
     def calibrate(
-        experiment: Annotated[Path, typer.Argument(help="experiment YAML, e.g. experiments/calibration.yaml")],
+        experiment: Annotated[Path, typer.Argument(metavar="EXPERIMENT",
+                                                   help="experiment YAML, e.g. experiments/calibration.yaml")],
         trials: Annotated[Optional[int], typer.Option(
-            "--trials", min=1, help="finished trials to reach, counting earlier runs (default: the file's)")] = None,
+            "--trials", min=1, metavar="N",
+            help="finished trials to reach, counting earlier runs (default: the file's)")] = None,
         out: Annotated[Optional[Path], typer.Option(
-            "--out", help="output folder (default: the file's out, else results/calibration/<name>)")] = None,
-        workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
-                                                       help="processes (default: all cores)")] = None,
+            "--out", "-o", metavar="DIR",
+            help="output folder (default: the file's out, else results/calibration/<name>)")] = None,
+        workers: Annotated[Optional[int], workers_annotation()] = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="discard earlier trials in the output folder")] = False,
         confirm: Annotated[Optional[int], typer.Option(
-            "--confirm", min=0, help="rerun the best fit with this many replications (default: the file's)")] = None,
+            "--confirm", min=0, metavar="N",
+            help="rerun the best fit with this many replications (default: the file's)")] = None,
         timeout: Annotated[Optional[float], typer.Option(
-            "--timeout", min=0.1, help="stop starting new trials after this many minutes")] = None,
+            "--timeout", min=0.1, metavar="MINUTES", help="stop starting new trials after this many minutes")] = None,
         method: Annotated[Optional[str], typer.Option(
-            "--method", help="optuna-tpe or optuna-cmaes (default: the file's)")] = None,
+            "--method", metavar="METHOD", help="optuna-tpe or optuna-cmaes (default: the file's)")] = None,
         sigma0: Annotated[Optional[float], typer.Option(
-            "--sigma0", help="optuna-cmaes: first step, as a share of each range (default: the file's)")] = None,
+            "--sigma0", metavar="X",
+            help="optuna-cmaes: first step, as a share of each range (default: the file's)")] = None,
         replications: Annotated[Optional[int], typer.Option(
-            "--replications", help="replications per candidate (default: the file's)")] = None,
+            "--replications", "-n", metavar="N", help="replications per candidate (default: the file's)")] = None,
     ) -> None:
         """Fit the free parameters EXPERIMENT names to the targets (Optuna TPE or CMA-ES, common random numbers).
 

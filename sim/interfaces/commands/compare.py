@@ -9,31 +9,32 @@ from typing import Annotated, Optional
 import typer
 
 from sim.limits import MAX_SEED
+from sim.interfaces.options import workers_annotation
 
 
 def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare(
-        scenario_a: Annotated[Path, typer.Argument(help="scenario A (the reference), YAML file or shipped name")],
-        scenario_b: Annotated[Path, typer.Argument(help="scenario B (the alternative)")],
-        replications: Annotated[int, typer.Option("--replications", "-n", min=2, max=10000,
+        scenario_a: Annotated[Path, typer.Argument(metavar="SCENARIO_A",
+                                                   help="scenario A (the reference), YAML file or shipped name")],
+        scenario_b: Annotated[Path, typer.Argument(metavar="SCENARIO_B", help="scenario B (the alternative)")],
+        replications: Annotated[int, typer.Option("--replications", "-n", min=2, max=10000, metavar="N",
                                                   help="replications of each (same seeds for A and B)")] = 20,
         out: Annotated[Optional[Path], typer.Option(
-            "--out", help="output folder (default: results/compare_<a>_vs_<b>)")] = None,
+            "--out", "-o", metavar="DIR", help="output folder (default: results/compare_<a>_vs_<b>)")] = None,
         window: Annotated[Optional[str], typer.Option(
-            "--window", help="years to compare, e.g. 2025..2030 (default: from the first year the runs differ)")]
-        = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=MAX_SEED,
+            "--window", metavar="YEARS",
+            help="years to compare, e.g. 2025..2030 (default: from the first year the runs differ)")] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=MAX_SEED, metavar="N",
                                                     help="root seed (default: A's)")] = None,
-        workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
-                                                       help="processes (default: all cores)")] = None,
+        workers: Annotated[Optional[int], workers_annotation()] = None,
         force: Annotated[bool, typer.Option(
             "--force", help="replace the files of an earlier comparison in the output folder (others are kept)")]
         = False,
     ) -> None:
         """Run SCENARIO_A and SCENARIO_B with the same seeds and print what differs.
 
-        Deals per year, upfront and headline value, stage mix, counterparty mix and biotech survival, as A, B, the mean paired difference B - A and its 90% interval across replications. Writes comparison.csv, compare.png, manifest.json and both sides' runs (a_<A>/, b_<B>/).
+        First the headline (deals, upfronts, headline value, stage mix, biotech survival), then the inputs that differ, then every outcome and the headline by year: A, B, the mean paired difference B - A and the 90% confidence interval of that mean (* where it excludes zero). Writes comparison.csv, compare.png, manifest.json and both sides' runs (a_<A>/, b_<B>/).
         """  # noqa: E501
         from sim.analysis.compare import run_comparison
         from sim.interfaces.commands.validate import console

@@ -105,19 +105,29 @@ def serve(scenario: Path | None, host: str, port: int, open_browser: bool = Fals
 
     args = ["run", APP, "--host", host, "--port", str(port), "--production", "--no-check-version",
             "--open" if open_browser else "--no-open", "--log-level-uvicorn", "warning"]
+    import warnings
+
+    # A local server speaks http: solara's advice about cookies for https sites is noise in a terminal.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     try:
         solara_cli.main(args=args, prog_name="solara", standalone_mode=False)
     except KeyboardInterrupt:
         pass
+    except Exception as exc:  # Ctrl+C reaches solara's own command line as click's Abort
+        if type(exc).__name__ != "Abort":
+            raise
+    print("licsim dashboard: stopped", flush=True)
     sys.stdout.flush()
 
 
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(
-        scenario: Path = typer.Option(None, "--scenario", help="scenario YAML file to start with (also in the picker)"),
-        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this computer only)"),
-        port: int = typer.Option(8765, "--port", help="port to listen on"),
+        scenario: Path = typer.Option(None, "--scenario", metavar="FILE",
+                                      help="scenario YAML file to start with (also in the picker)"),
+        host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS",
+                                 help="address to listen on (127.0.0.1: this computer only)"),
+        port: int = typer.Option(8765, "--port", metavar="PORT", help="port to listen on"),
         open_browser: bool = typer.Option(False, "--open/--no-open", help="open a browser window"),
         results_dir: list[Path] = typer.Option(
             [], "--results-dir", help="a folder the comparison page may load result folders from, besides "

@@ -10,10 +10,11 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
-        results_dir: Path = typer.Argument(..., help="output folder of licsim run, compare or batch"),
-        out: Path = typer.Option(None, "--out", help="write the page here instead of RESULTS_DIR/report.html"),
+        results_dir: Path = typer.Argument(..., metavar="DIR", help="output folder of licsim run, compare or batch"),
+        out: Path = typer.Option(None, "--out", "-o", metavar="FILE",
+                                 help="write the page here instead of DIR/report.html"),
     ) -> None:
-        """Write RESULTS_DIR/report.html (charts embedded; opens offline) and print its path."""
+        """Write DIR/report.html (charts embedded; opens offline) and print its path."""
         import matplotlib
 
         matplotlib.use("Agg")

@@ -9,6 +9,7 @@ import typer
 
 from sim.errors import UserError
 from sim.limits import MAX_SEED
+from sim.interfaces.options import workers_option
 
 
 def register(app: typer.Typer) -> None:
@@ -16,11 +17,12 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    scenario: str = typer.Argument(..., help="scenario YAML file, or a shipped scenario's name"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="root seed (default: the scenario's seed)"),
-    replications: int = typer.Option(1, "--replications", "-n", help="number of seeded replications"),
-    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default results/<scenario name>/)"),
-    workers: int = typer.Option(0, "--workers", help="worker processes (default: cores, 1 = no subprocesses)"),
+    scenario: str = typer.Argument(..., metavar="SCENARIO", help="scenario YAML file, or a shipped scenario's name"),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="root seed (default: the scenario's seed)"),
+    replications: int = typer.Option(1, "--replications", "-n", metavar="N", help="number of seeded replications"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR",
+                                       help="output folder (default results/<scenario name>/)"),
+    workers: Optional[int] = workers_option(),
     force: bool = typer.Option(False, "--force", help="replace an earlier run's files in the output folder "
                                                       "(files licsim did not write there are kept)"),
 ) -> None:
@@ -86,12 +88,15 @@ def run(
 
 def print_summary(yearly, name: str) -> None:
     """A short yearly table on the terminal (means across replications)."""
-    from rich.console import Console
     from rich.table import Table
 
     mean = yearly.groupby("year").mean(numeric_only=True)
-    table = Table(title=f"{name}: China out-licensing by year (mean of {yearly['replication'].nunique()} run(s))")
-    for col in ("year", "deals", "upfront $B", "headline $B", "up/head", "preclin.", "MNC", "financing $B"):
+    from rich import box
+
+    table = Table(title=f"{name}: China out-licensing by year (mean of {yearly['replication'].nunique()} run(s))",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    for col in ("year", "deals", "upfronts\n$B", "headline\n$B", "upfront/\nheadline", "pre-\nclinical",
+                "top\nMNC", "financing\n$B"):
         table.add_column(col, justify="right", no_wrap=True)
     for year, row in mean.iterrows():
         table.add_row(str(year), f"{row['deals']:.0f}", f"{row['upfront_usd'] / 1e9:.2f}",
@@ -99,7 +104,6 @@ def print_summary(yearly, name: str) -> None:
                       "-" if row["upfront_to_value"] != row["upfront_to_value"] else f"{row['upfront_to_value']:.1%}",
                       f"{row.get('share_stage_preclinical', 0):.0%}", f"{row.get('share_kind_mnc', 0):.0%}",
                       f"{row['primary_financing_usd'] / 1e9:.2f}")
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)  # logs and pipes: don't squeeze the table into 80 columns
-    console.print(table)
+    from sim.interfaces.commands.validate import console
+
+    console().print(table)

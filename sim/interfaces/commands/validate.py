@@ -9,35 +9,39 @@ from typing import Annotated, Optional
 import typer
 
 from sim.limits import MAX_SEED
+from sim.interfaces.options import workers_annotation
 
 
 def console():
-    """A rich console; when output is not a terminal, wide enough that scorecard rows stay on one line."""
+    """A rich console as wide as the terminal, or ``COLUMNS`` when set; 100 columns in a pipe or log
+    with no ``COLUMNS``. Every table fits 80 columns (narrow terminals get narrow layouts)."""
+    import os
+
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 150, highlight=False)
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").strip().isdigit() else 100
+    return Console(width=width, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
     def validate(
-        scenario: Annotated[Path, typer.Argument(help="scenario YAML file or shipped scenario name")] = Path(
-            "baseline"),
-        replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=10000,
+        scenario: Annotated[Path, typer.Argument(metavar="SCENARIO",
+                                                 help="scenario YAML file or shipped scenario name")] = Path("baseline"),
+        replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=10000, metavar="N",
                                                   help="replications (seeds from the root seed)")] = 20,
         out: Annotated[Optional[Path], typer.Option(
-            "--out", help="output folder (default: results/<scenario>/validation)")] = None,
+            "--out", "-o", metavar="DIR", help="output folder (default: results/<scenario>/validation)")] = None,
         targets: Annotated[Optional[Path], typer.Option(
-            "--targets", help="targets file (default: experiments/targets.yaml)")] = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=MAX_SEED,
+            "--targets", metavar="FILE", help="targets file (default: experiments/targets.yaml)")] = None,
+        seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=MAX_SEED, metavar="N",
                                                     help="root seed (default: the scenario's)")] = None,
-        workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
-                                                       help="processes (default: all cores)")] = None,
+        workers: Annotated[Optional[int], workers_annotation()] = None,
         force: Annotated[bool, typer.Option(
             "--force", help="replace the files of an earlier validation in the output folder (others are kept)")]
         = False,
     ) -> None:
-        """Score SCENARIO against the calibration targets (DOMAIN.md C1-C10).
+        """Score SCENARIO against the calibration targets (C1-C10, docs/evidence.md).
 
         Prints the scorecard: target, period, observed, simulated mean with a 90% interval across replications, band, pass or fail. Writes validation.csv, replications.csv, yearly.csv, validation.png and manifest.json. Exit code 0 when every target passes, 1 otherwise.
         """  # noqa: E501

@@ -2,11 +2,14 @@
 
 Two pages:
 
-* ``/`` (Live market): Mesa's SolaraViz with the scenario picker and lever sliders in the sidebar
-  (Reset / Play / Step as Mesa users know them) and the live panels: deals per quarter by
-  stage, upfronts vs primary financing, counterparty mix, where rights go, biotech cash
-  runways, the latest notable deals, plus PNG / CSV export. The simulated month is shown in
-  the app bar.
+* ``/`` (Live market): Mesa's model controller (Reset / Play / Step as Mesa users know them),
+  the scenario picker and the lever sliders (each showing its value; a change waits for Reset,
+  and the page says so) in the sidebar, and the live panels: the drivers with the current month
+  marked, deals per quarter by stage, upfronts vs primary financing, counterparty mix, where
+  rights go, biotech cash runways, the latest notable deals, plus PNG / CSV export. A switch
+  overlays the observed values (the calibration targets) on the charts. The simulated month is
+  shown in the app bar and on the run's card. The page is laid out for a projector: one column
+  of large charts at 1280x720, two at 1920x1080.
 * ``/compare`` (Compare futures): two scenarios run with the same seeds, or two result folders
   of ``licsim run``/``batch``, side by side with the key differences written out.
 
@@ -19,10 +22,12 @@ import threading
 import traceback
 from typing import Any
 
+import base64
+
 import pandas as pd
 import solara
 import solara.lab
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
 from sim.analysis import report as R
@@ -41,13 +46,31 @@ _retired: solara.Reactive[tuple] = solara.reactive(())
 compare_result: solara.Reactive[dict | None] = solara.reactive(None)
 _start_error: solara.Reactive[str] = solara.reactive("")
 pictures_drawn: solara.Reactive[int] = solara.reactive(0)  # bumped as each new panel picture is ready
+# The sliders' values: what Reset builds the next run from (Mesa's controller reads it).
+next_params: solara.Reactive[dict[str, Any]] = solara.reactive(dict(DEFAULT_PARAMS))
+play_ms: solara.Reactive[int] = solara.reactive(150)
+show_observed: solara.Reactive[bool] = solara.reactive(False)
+_render_every: solara.Reactive[int] = solara.reactive(1)  # Mesa's controller wants these as reactives
+_threads: solara.Reactive[bool] = solara.reactive(False)
+
+#: Panels in the order a room reads them.
+LIVE_PANELS = ["drivers", "deals", "money", "counterparties", "rights", "runways"]
 
 PAGE_CSS = """
-.licsim-month { font-size: 1.35em; font-weight: 600; letter-spacing: .02em; }
-.licsim-bar-month { font-size: 1.05em; font-weight: 600; margin-left: 1.5em; white-space: nowrap; }
-.licsim-panel img { max-width: 100%; height: auto; }
-.licsim-table { font-size: 12px; }
-.licsim-table td, .licsim-table th { padding: 2px 8px !important; height: 22px !important; }
+html, body { font-size: 18px; }
+.v-application .v-navigation-drawer { min-width: 340px !important; max-width: 340px !important; }
+.licsim-month { font-size: 1.6em; font-weight: 700; letter-spacing: .02em; }
+.licsim-bar-month { font-size: 1.2em; font-weight: 700; margin-left: 1em; white-space: nowrap; }
+.licsim-main { padding: 8px 12px; max-width: 100%; box-sizing: border-box; }
+.licsim-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 700px), 1fr));
+               gap: 12px; width: 100%; }
+.licsim-grid > * { min-width: 0; }
+.licsim-panel { background: white; }
+.licsim-panel img { width: 100%; height: auto; display: block; }
+.licsim-table { font-size: 16px; width: 100%; }
+.licsim-table td, .licsim-table th { padding: 2px 8px !important; height: 26px !important; font-size: 16px !important; }
+.licsim-pending { color: #b35900; font-weight: 600; }
+.licsim-sidebar .v-input__slot label, .licsim-sidebar .v-label { font-size: 16px !important; }
 """
 
 
@@ -79,12 +102,21 @@ def Table(df: pd.DataFrame, classes: list[str] | None = None):
     solara.v.SimpleTable(dense=True, children=[head, body], class_=" ".join(["licsim-table", *(classes or [])]))
 
 
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 @solara.component
-def Png(data: bytes, key: str, shows: tuple[int, int] | None = None):
-    """A panel's picture; ``shows`` (run, month number) marks which run and month it is of."""
+def Png(data: bytes, key: str, shows: tuple[int, int] | None = None, alt: str = ""):
+    """A panel's picture; ``shows`` (run, month number) marks which run and month it is of.
+
+    The picture travels inside the page (a data: URL) rather than as an image widget: the
+    widget hands the browser a blob: URL per picture and revokes it at the next one, and at
+    several pictures a second the browser was still fetching the old one (a failed request).
+    """
     marks = [f"licsim-run-{shows[0]}", f"licsim-step-{shows[1]}"] if shows else []
     with solara.Column(classes=["licsim-panel", f"licsim-panel-{key}", *marks], gap="0px"):
-        solara.Image(data, width="100%")
+        solara.v.Html(tag="img", attributes={"src": data_url(data), "alt": alt or key})
 
 
 def _collect_pictures(model: D.DashboardModel, data: dict[str, Any]) -> None:
@@ -122,10 +154,28 @@ def _panel(key: str):
             with solara.Column(classes=["licsim-panel", f"licsim-panel-{key}", "licsim-drawing"], gap="0px"):
                 solara.Text(f"{P.PANELS[key][0]}: drawing ...", style={"color": "grey"})
         else:
-            Png(shown.current[0], key, shown.current[1])
+            Png(shown.current[0], key, shown.current[1], alt=P.PANELS[key][0])
 
     Panel.__name__ = f"{key.title()}Panel"
     return Panel
+
+
+def lever_text(params: dict[str, Any]) -> str:
+    """The levers as the page writes them: ``funding level x1.2, trust level x1, ...``."""
+    return ", ".join(f"{lv.label.split(' (')[0].lower()} x{float(params[lv.name]):g}" for lv in D.LEVERS)
+
+
+def pending_changes(running: dict[str, Any], chosen: dict[str, Any]) -> list[str]:
+    """What the sidebar says that the run on screen does not use yet (it waits for Reset)."""
+    out = []
+    if chosen.get("scenario") != running.get("scenario"):
+        out.append(f"scenario {chosen.get('scenario')}")
+    for lv in D.LEVERS:
+        if float(chosen.get(lv.name, 1.0)) != float(running.get(lv.name, 1.0)):
+            out.append(f"{lv.label.split(' (')[0].lower()} x{float(chosen[lv.name]):g}")
+    if int(chosen.get("seed", 0)) != int(running.get("seed", 0)):
+        out.append(f"seed {int(chosen['seed'])}")
+    return out
 
 
 @solara.component
@@ -133,31 +183,70 @@ def RunStatus(model: D.DashboardModel):
     """The simulated month (also in the app bar), the run's settings, and the export buttons."""
     update_counter.get()
     month = model.month_label()
+    model.set_show_observed(show_observed.value)
 
     def draw_pictures():  # each month's pictures are collected off the render thread
         threading.Thread(target=_collect_pictures, args=(model, model.data()), daemon=True,
                          name="licsim-pictures").start()
 
-    solara.use_effect(draw_pictures, [id(model), model.steps])
+    solara.use_effect(draw_pictures, [id(model), model.steps, show_observed.value])
     with solara.AppBar():
         solara.Text(f"Month: {month}", classes=["licsim-bar-month"])
-    with solara.Card("Simulated month", margin=0, classes=["licsim-status", f"licsim-run-{model.run_id}"]), \
-            solara.Column(gap="6px"):
-        solara.Text(month, classes=["licsim-month"])
+    with solara.Card(margin=0, classes=["licsim-status", f"licsim-run-{model.run_id}"]), solara.Column(gap="4px"):
+        with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap", "gap": "0 18px"}):
+            solara.Text("Simulated month", style={"color": "#555"})
+            solara.Text(month, classes=["licsim-month"])
+            solara.Text(f"{model.progress_label()}: scenario {model.scenario_label}, seed {model.seed}")
+            n_deals = len(model.data()["deals"])
+            solara.Text(f"{n_deals} deal{'' if n_deals == 1 else 's'} so far", classes=["licsim-deal-count"])
         solara.ProgressLinear(value=100.0 * model.steps / max(model.total_months, 1))
-        solara.Text(f"{model.progress_label()}: scenario {model.scenario_label}, seed {model.seed}")
-        levers = ", ".join(f"{lv.label.split(' (')[0].lower()} x{float(model.levers[lv.name]):g}" for lv in D.LEVERS)
-        solara.Text(f"Levers: {levers}", style={"font-size": "0.85em", "color": "#555"}, classes=["licsim-levers"])
+        solara.Text(f"Levers: {lever_text(model.levers)}", classes=["licsim-levers"])
+        waiting = pending_changes(model.params, next_params.value)
+        if waiting:
+            solara.Text(f"Changed, not yet in this run: {', '.join(waiting)}. Press Reset to start a run with them.",
+                        classes=["licsim-pending"])
         if getattr(model, "notice", ""):
             solara.Warning(model.notice, dense=True, classes=["licsim-notice"])
-        n_deals = len(model.data()["deals"])
-        solara.Text(f"{n_deals} deal{'' if n_deals == 1 else 's'} so far", classes=["licsim-deal-count"])
         stem = model.file_stem()
-        with solara.Row(style={"margin-top": "8px", "flex-wrap": "wrap"}):
+        with solara.Row(style={"flex-wrap": "wrap"}):
             solara.FileDownload(lambda: P.dashboard_png(model.data(), title=model.title()), filename=f"{stem}.png",
                                 label="Charts (PNG)", mime_type="image/png")
             solara.FileDownload(model.deals_csv, filename=f"{stem}_deals.csv", label="Deals (CSV)",
                                 mime_type="text/csv")
+
+
+@solara.component
+def Controls(model: D.DashboardModel):
+    """The sidebar: Mesa's Reset / Play / Step, the speed, the levers for the next run, the overlay."""
+    chosen = {**DEFAULT_PARAMS, **next_params.value}
+
+    def choose(name: str, value: Any) -> None:
+        next_params.set({**next_params.value, name: value})
+
+    with solara.Column(classes=["licsim-sidebar"], gap="12px"):
+        with solara.Card("Run", margin=0, classes=["licsim-controls"]):
+            ModelController(live_model, model_parameters=next_params, play_interval=play_ms,
+                            render_interval=_render_every, use_threads=_threads)
+            solara.SliderInt(f"Speed: a month every {play_ms.value} ms", value=play_ms, min=50, max=1000, step=50)
+        with solara.Card("Levers for the next run", margin=0, classes=["licsim-lever-card"]):
+            solara.Select("Scenario", values=list(CHOICES), value=chosen["scenario"],
+                          on_value=lambda v: choose("scenario", v))
+            for lv in D.LEVERS:
+                v = float(chosen[lv.name])
+                solara.SliderFloat(f"{lv.label.split(' (')[0]}: x{v:.2f}", value=v, min=lv.min, max=lv.max,
+                                   step=lv.step, on_value=lambda v, n=lv.name: choose(n, float(v)),
+                                   thumb_label=False)
+            solara.SliderInt(f"Seed: {int(chosen['seed'])}", value=int(chosen["seed"]), min=D.SEED_RANGE[0],
+                             max=D.SEED_RANGE[1], on_value=lambda v: choose("seed", int(v)), thumb_label=False)
+            waiting = pending_changes(model.params, chosen)
+            if waiting:
+                solara.Text("Waiting for Reset: " + ", ".join(waiting), classes=["licsim-pending"])
+            else:
+                solara.Text("The run on screen uses these levers.", style={"color": "#555"})
+        with solara.Card("Against reality", margin=0):
+            solara.Checkbox(label="Show the observed values (2021-2024)", value=show_observed)
+            solara.Text("Dashed lines and diamonds: the calibration targets (experiments/targets.yaml).",
+                        style={"color": "#555", "font-size": "0.85em"})
 
 
 @solara.component
@@ -172,15 +261,7 @@ def NotableDeals(model: D.DashboardModel):
             solara.Text("no deals yet", style={"color": "grey"})
 
 
-COMPONENTS = [
-    (RunStatus, 0),
-    (_panel("deals"), 0),
-    (_panel("money"), 0),
-    (_panel("counterparties"), 0),
-    (_panel("rights"), 0),
-    (_panel("runways"), 0),
-    (NotableDeals, 0),
-]
+PANEL_COMPONENTS = {key: _panel(key) for key in LIVE_PANELS}
 
 
 # ------------------------------------------------------------------------------ pages
@@ -219,13 +300,48 @@ def LivePage():
         else:
             solara.Text("Starting the model ...")
         return
-    SolaraViz(
-        live_model,
-        components=COMPONENTS,
-        model_params=model_params(model.params),
-        name="licsim: cross-border licensing market",
-        play_interval=150,
-    )
+    with solara.AppBarTitle():
+        solara.Text("licsim: cross-border licensing market")
+    with solara.Sidebar():
+        Controls(model)
+    with solara.Column(classes=["licsim-main"], gap="12px"):
+        RunStatus(model)
+        with solara.Div(classes=["licsim-grid"]):
+            for key in LIVE_PANELS:
+                PANEL_COMPONENTS[key](model)
+            NotableDeals(model)
+
+
+def outcome_table(paired: pd.DataFrame | None, oa: pd.DataFrame, ob: pd.DataFrame) -> dict[str, Any]:
+    """The outcomes table of the comparison page and its title: the paired comparison over its
+    window, formatted as `licsim compare` prints it, else each side's means over its whole run."""
+    if paired is not None:
+        from sim.analysis.compare import HEADLINE, people_table, window_text
+
+        win = paired[paired["section"] != "by year"]
+        order = {m: i for i, m in enumerate(HEADLINE)}
+        win = win.assign(_o=[order.get(m, len(order)) for m in win["metric"]]).sort_values("_o", kind="stable")
+        period = window_text(str(win["period"].iloc[0])) if len(win) else ""
+        return {"table": people_table(win), "table_title": f"Outcomes, {period}: mean over the seeds, B - A and "
+                "the 90% confidence interval of B - A (* excludes zero)"}
+    return {"table": R.side_by_side(oa, ob, ("A", "B")),
+            "table_title": "Outcomes over each side's whole run (mean over the seeds)"}
+
+
+def folder_label(folder: str) -> str:
+    """A result folder as people name it: the scenario (or experiment) it holds, and the folder's
+    own name when that differs; never the absolute path."""
+    from pathlib import Path
+
+    name = Path(folder).name
+    manifest = R._read_json(Path(folder) / "manifest.json") or {}
+    scenario = manifest.get("scenario")
+    if isinstance(scenario, dict):
+        scenario = scenario.get("name")
+    if not scenario and isinstance(manifest.get("experiment"), dict):
+        scenario = manifest["experiment"].get("name")
+    scenario = str(scenario) if scenario else ""
+    return f"{scenario} ({name})" if scenario and scenario != name else name
 
 
 def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str, pool: Any = None) -> dict[str, Any]:
@@ -234,7 +350,7 @@ def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str, pool
     if side["source"] == "results":
         folder = D.check_result_folder(side.get("results"))  # only below the results directory
         deals, monthly = R.load_frames(folder)
-        return {"deals": deals, "monthly": monthly, "label": f"{label}: {folder}"}
+        return {"deals": deals, "monthly": monthly, "label": f"{label}: {folder_label(folder)}"}
     from sim.analysis.validation import map_replications
 
     sc = D.build_scenario(side["scenario"], side["levers"], CHOICES)
@@ -250,7 +366,7 @@ def _run_side(side: dict[str, Any], seeds: list[int], progress, label: str, pool
     monthly = [r.monthly for r in results]
     lv = ", ".join(f"{k} x{v:g}" for k, v in side["levers"].items() if float(v) != 1.0)
     return {"deals": pd.concat(deals, ignore_index=True), "monthly": pd.concat(monthly, ignore_index=True),
-            "label": f"{label}: {side['scenario']}" + (f" ({lv})" if lv else "")}
+            "label": f"{label}: {sc.name}" + (f" ({lv})" if lv else "")}
 
 
 @solara.component
@@ -309,6 +425,7 @@ def ComparePage():
             _progress.set("drawing charts")
             oa, ob = R.outcome_table(a["deals"], a["monthly"]), R.outcome_table(b["deals"], b["monthly"])
             labels = (a["label"], b["label"])
+            limits = P.side_limits(a, b)  # A and B on the same scales
             paired = R.paired_comparison((a["deals"], a["monthly"]), (b["deals"], b["monthly"]))
             if paired is not None:  # the same table and wording as `licsim compare`
                 differences = R.differences_from_comparison(paired, ("A", "B"))
@@ -324,9 +441,9 @@ def ComparePage():
             out = {
                 "labels": labels, "seeds": seeds, "note": note,
                 "differences": differences,
-                "table": R.side_by_side(oa, ob, ("A", "B")),
+                **outcome_table(paired, oa, ob),
                 "overlay": P.comparison_png(a, b, ("A", "B")),
-                "panels": [{k: P.panel_png(k, {**side, "runways": None}) for k in ("deals", "rights")}
+                "panels": [{k: P.panel_png(k, {**side, "runways": None, "limits": limits}) for k in ("deals", "rights")}
                            for side in (a, b)],
                 "outcomes_csv": pd.concat([oa.assign(future="A", label=labels[0]),
                                            ob.assign(future="B", label=labels[1])]).to_csv(index=False),
@@ -385,7 +502,7 @@ def ComparePage():
                                     mime_type="image/png")
                 solara.FileDownload(res["outcomes_csv"], filename="licsim_comparison_outcomes.csv",
                                     label="Outcomes (CSV)", mime_type="text/csv")
-        with solara.Card("Outcomes side by side (mean over seeds)", margin=0):
+        with solara.Card(res["table_title"], margin=0):
             Table(res["table"])
 
 

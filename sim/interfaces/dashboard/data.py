@@ -181,6 +181,65 @@ def _get_path(obj: Any, dotted: str) -> Any:
     return obj
 
 
+# ------------------------------------------------------------------------------ drivers and targets
+
+
+def driver_paths(scenario: Any) -> pd.DataFrame | None:
+    """The scenario's drivers at every month from its start to its end (month, funding, trust,
+    patent_cliff, us_venture): the drivers panel draws the whole path and marks the current month."""
+    try:
+        from sim.model.drivers import driver_series
+        from sim.scenarios.schema import month_index
+
+        n = month_index(scenario.end) - month_index(scenario.start) + 1
+        frame = {"month": pd.date_range(f"{scenario.start}-01", periods=n, freq="MS")}
+        for name in ("funding", "trust", "patent_cliff", "us_venture"):
+            frame[name] = driver_series(getattr(scenario.drivers, name), scenario.start, n)
+        return pd.DataFrame(frame)
+    except Exception:  # a model whose drivers work otherwise: the panel says it has no paths
+        return None
+
+
+_OBSERVED: list[dict[str, Any]] | None = None
+
+
+def observed_values() -> list[dict[str, Any]]:
+    """The observed values (experiments/targets.yaml) the live charts can show against the model:
+    deals, upfronts and primary financing per quarter of a year or half-year (the period's value
+    spread evenly over its quarters), and the top-MNC share of a year's deals. Read once."""
+    global _OBSERVED
+    if _OBSERVED is not None:
+        return _OBSERVED
+    out: list[dict[str, Any]] = []
+    try:
+        from sim.analysis.validation import load_targets, parse_period
+
+        targets = load_targets().targets
+    except Exception:  # no targets file: nothing to overlay
+        targets = []
+    for t in targets:
+        if t.observed is None or t.period is None or t.kind not in ("level", "share"):
+            continue
+        p = parse_period(t.period)
+        start = pd.Timestamp(year=p.start // 12, month=p.start % 12 + 1, day=1)
+        end = pd.Timestamp(year=p.end // 12, month=p.end % 12 + 1, day=1)
+        quarters = p.months / 3
+        base = {"id": t.id, "start": start, "end": end, "source": t.source}
+        if t.metric == "deal_count" and not t.where and p.months <= 12:
+            out.append({**base, "panel": "deals", "per_quarter": t.observed / quarters})
+        elif t.metric == "deal_sum" and t.column == "upfront_usd" and not t.where and p.months <= 12:
+            out.append({**base, "panel": "upfront", "per_quarter": t.observed / quarters})
+        elif t.metric == "monthly_sum" and t.column == "primary_financing_usd" and p.months <= 12:
+            out.append({**base, "panel": "financing", "per_quarter": t.observed / quarters})
+        elif t.metric == "deal_share" and t.where == {"licensee_kind": "mnc"} and p.months == 12:
+            out.append({**base, "panel": "mnc_share", "year": int(start.year), "value": float(t.observed)})
+    # a half year whose whole year is there too would draw two values over the same quarters
+    years = {(o["panel"], o["start"].year) for o in out if (o["end"] - o["start"]).days > 300}
+    out = [o for o in out if (o["end"] - o["start"]).days > 300 or (o["panel"], o["start"].year) not in years]
+    _OBSERVED = out
+    return out
+
+
 # ------------------------------------------------------------------------------ the live model
 
 
@@ -226,6 +285,16 @@ class DashboardModel:
         self._cache: tuple[int, dict[str, Any]] | None = None
         self.run_id = next(DashboardModel._serial)  # tells this run's pictures from the last one's on the page
         self.pictures: dict[str, tuple[int, bytes]] = {}  # the newest picture drawn of each panel: (step, PNG)
+        self.drivers = driver_paths(self.scenario)
+        self.show_observed = False  # the page's "observed values" switch
+
+    def set_show_observed(self, show: bool) -> None:
+        """Show (or hide) the observed values on the charts from now on."""
+        with self._lock:
+            if bool(show) != self.show_observed:
+                self.show_observed = bool(show)
+                self._cache = None
+                self.pictures.clear()
 
     def _checked(self, scenario: Any, levers: dict[str, Any], seed: Any) -> tuple[Any, dict[str, Any], Any]:
         """Python callers' values, as given (see :class:`ServedModel`)."""
@@ -272,7 +341,8 @@ class DashboardModel:
         return {"distress": float(b.distress_runway_months), "raise": float(b.financing_trigger_months)}
 
     def data(self) -> dict[str, Any]:
-        """deals, monthly, runways (+ start, end, thresholds) for the current month; cached per step."""
+        """deals, monthly, runways, drivers (+ start, end, now, thresholds, observed) for the current
+        month; cached per step."""
         with self._lock:
             steps = self.steps
             if self._cache is not None and self._cache[0] == steps:
@@ -281,7 +351,8 @@ class DashboardModel:
             monthly = self.market.monthly_frame()
             runways = np.asarray(self.market.biotech_runways(), dtype=float)
             data = {"deals": deals, "monthly": monthly, "runways": runways, "start": self.start,
-                    "end": self.end, "thresholds": self.thresholds(), "steps": steps}
+                    "end": self.end, "thresholds": self.thresholds(), "steps": steps, "now": self.month,
+                    "drivers": self.drivers, "observed": observed_values() if self.show_observed else None}
             self._cache = (steps, data)
             return data
 
