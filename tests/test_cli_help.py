@@ -44,15 +44,17 @@ def test_one_flag_for_parallelism_with_a_truthful_default(command, monkeypatch, 
     assert " -j " not in text
 
 
-def test_params_shows_the_scenarios_value_its_default_and_whether_it_is_fitted(monkeypatch, capsys):
+def test_params_shows_the_scenarios_value_its_default_and_whether_it_is_fitted(monkeypatch, capsys, tmp_path):
     """`licsim params` showed schema defaults where a user wants the values in effect."""
     from sim.scenarios.loader import load_scenario
     from sim.scenarios.schema import Scenario
 
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\nextends: baseline\nmnc: {hurdle: 0.4321}\n")
     monkeypatch.setenv("COLUMNS", "80")
-    res = run_cli(monkeypatch, capsys, "params", "--grep", "mnc.hurdle")
+    res = run_cli(monkeypatch, capsys, "params", str(scenario), "--grep", "mnc.hurdle")
     assert res.returncode == 0, res.stderr
-    value = load_scenario("baseline").mnc.hurdle
+    value = load_scenario(scenario).mnc.hurdle
     default = Scenario.model_fields["mnc"].get_default(call_default_factory=True).hurdle
     assert value != default  # the baseline's fitted value is not the schema default
     row = next(line for line in res.stdout.splitlines() if line.strip().startswith("mnc.hurdle"))

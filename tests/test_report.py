@@ -250,7 +250,7 @@ name: rep_a
 extends: baseline
 end: 2024-12
 population: {biotechs: 50, top_mncs: 5, mid_size: 10, incubators: 2, regional: 4}
-biotech: {funding_outlook_months: 0}
+expectations: {funding_memory_months: 1, funding_trend_months: 0}
 """
 TINY_B = """\
 name: rep_b

@@ -315,7 +315,7 @@ finite = dict(allow_nan=False, allow_infinity=False)
     trust_sensitivity=st.floats(0.0, 1.0, **finite),
     biotechs=st.integers(1, 20000),
     phase2=st.floats(0.0, 1.0, **finite),
-    seed=st.integers(0, 2**63),
+    seed=st.integers(0, 2**63 - 1),
 )
 def test_valid_overrides_validate_and_round_trip(
     property_base: Path, funding_scale: float, trust_sensitivity: float, biotechs: int, phase2: float, seed: int

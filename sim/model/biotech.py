@@ -119,7 +119,8 @@ def finance(model: "LicensingMarket") -> None:
         return
     best_stage, best_q = best_programmes(model, applicants)
     ipo = f.strategy[applicants] == 0
-    score = best_stage + 0.5 * best_q + 0.3 * ipo + model.rng.gumbel(0.0, 1.0, applicants.size)
+    score = (best_stage + p.investor_quality_weight * best_q + p.investor_ipo_preference * ipo
+             + model.rng.gumbel(0.0, 1.0, applicants.size))
     size = (p.round_size * np.exp(p.round_stage_gain * (best_stage - 1)) * funding ** p.round_elasticity
             * model.rng.lognormal(0.0, p.round_spread, applicants.size))
     order = np.argsort(-score, kind="stable")

@@ -83,6 +83,8 @@ class FinanceParams:
     opportunistic_months: float
     rate: float
     round_size: float
+    investor_quality_weight: float
+    investor_ipo_preference: float
     round_stage_gain: float
     round_elasticity: float
     round_spread: float
@@ -133,6 +135,8 @@ class ValuationParams:
     search_trust_reference: float
     scouting: float
     off_focus_fit: float
+    credit_cap: float
+    oncology_focus_share: float
     seller_power: float
 
 
@@ -149,6 +153,7 @@ class MncParams:
     appetite: dict  # culture -> array by stage
     externalisation_reference: float
     externalisation_elasticity: float
+    externalisation_phase1_share: float
     mid_commercial_reach: float
     top_deals_per_year: float
     mid_deals_per_year: float
@@ -277,6 +282,7 @@ class Params:
         finance = FinanceParams(
             pool_per_year=b.financing_pool_usd, trigger_months=b.financing_trigger_months,
             opportunistic_months=b.opportunistic_months, rate=b.financing_rate, round_size=b.round_size_usd,
+            investor_quality_weight=b.investor_quality_weight, investor_ipo_preference=b.investor_ipo_preference,
             round_stage_gain=b.round_size_stage_gain, round_elasticity=b.round_size_elasticity,
             round_spread=b.round_size_spread, overhead=b.overhead_usd, initial_runway_months=b.initial_runway_months,
             entrant_runway_months=b.entrant_runway_months, cash_hold_months=b.cash_hold_months, partnership_first_share=b.partnership_first_share,
@@ -301,6 +307,7 @@ class Params:
             trust_spread=m.trust_spread, urgency_gain=m.urgency_gain, quality_noise=k.quality_noise,
             hurdle=m.hurdle, attention=m.attention, search_trust_elasticity=m.search_trust_elasticity,
             search_trust_reference=m.search_trust_reference, scouting=m.scouting, off_focus_fit=m.off_focus_fit,
+            credit_cap=m.credit_cap, oncology_focus_share=m.oncology_focus_share,
             seller_power=k.seller_power,
         )
         mnc = MncParams(
@@ -309,7 +316,8 @@ class Params:
             gap_budget_elasticity=m.gap_budget_elasticity, gap_capacity_elasticity=m.gap_capacity_elasticity,
             appetite={c: _by(t, STAGES) for c, t in m.stage_appetite.items()},
             externalisation_reference=m.externalisation_reference,
-            externalisation_elasticity=m.externalisation_elasticity, mid_commercial_reach=m.mid_commercial_reach,
+            externalisation_elasticity=m.externalisation_elasticity,
+            externalisation_phase1_share=m.externalisation_phase1_share, mid_commercial_reach=m.mid_commercial_reach,
             top_deals_per_year=m.top_deals_per_year, mid_deals_per_year=m.mid_deals_per_year,
         )
         incubator = IncubatorParams(

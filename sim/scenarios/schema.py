@@ -387,6 +387,11 @@ class Biotechs(Strict):
                               unit="share/month", source="assumption", ge=0.0, le=1.0)
     round_size_usd: float = P(1.4e7, "typical round at funding index 1 for a biotech whose best asset is in "
                               "phase 1 (2021: CNY 87.82B over 625 rounds)", unit="USD", source="ARC25", ge=0, le=1e10)
+    investor_quality_weight: float = P(0.5, "weight investors give the quality of a biotech's best programme, "
+                                       "against one stage of development, when they choose whom to fund",
+                                       unit="stages per sd", ge=0.0, le=5.0)
+    investor_ipo_preference: float = P(0.3, "investors' preference for IPO-first biotechs, in stages of development",
+                                       unit="stages", ge=0.0, le=5.0)
     round_size_stage_gain: float = P(0.3, "log-growth of round size per stage of the best asset", unit="per stage",
                                      ge=0.0, le=3.0)
     round_size_elasticity: float = P(0.6, "elasticity of round size to the funding index", unit="elasticity",
@@ -502,6 +507,8 @@ class Mnc(Strict):
     )
     externalisation_reference: float = P(0.5, "R&D-externalisation level at which stage_appetite holds",
                                          unit="share", ge=0.01, le=1.0)
+    externalisation_phase1_share: float = P(0.5, "share of the externalisation elasticity that applies to phase 1 "
+                                            "(preclinical gets all of it)", unit="share", ge=0.0, le=1.0)
     externalisation_elasticity: float = P(2.0, "elasticity of preclinical appetite to R&D externalisation (phase 1 "
                                           "gets half): as internal early research is cut, MNCs buy it outside",
                                           unit="elasticity", source="fitted", ge=0.0, le=4.0)
@@ -523,6 +530,10 @@ class Mnc(Strict):
                                       ge=0.05, le=1.0)
     scouting: float = P(0.35, "attention to assets outside its focus areas, relative to those inside", unit="x",
                         ge=0.0, le=1.0)
+    credit_cap: float = P(2.0, "most diligence starts a BD team can bank for later months", unit="deals", ge=1.0,
+                          le=24.0)
+    oncology_focus_share: float = P(0.8, "share of buyers with oncology among their focus areas (most China assets "
+                                    "are in oncology)", unit="share", ge=0.0, le=1.0)
     off_focus_fit: float = P(0.7, "value of an asset outside a buyer's focus areas relative to one inside",
                              unit="x", ge=0.0, le=1.0)
 

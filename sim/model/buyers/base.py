@@ -144,7 +144,7 @@ class Buyer(mesa.Agent):
         focus = np.zeros((count, len(AREAS)), bool)
         for i in range(count):
             focus[i, rng.choice(len(AREAS), size=n_focus[i], replace=False)] = True
-        focus[:, 0] |= rng.random(count) < 0.8  # most buyers are in oncology, as most China assets are
+        focus[:, 0] |= rng.random(count) < model.params.valuation.oncology_focus_share
         js = model.buyers.append(row=rows, kind=np.full(count, int(cls.kind)), credits=rng.random(count),
                                  focus=focus, trust_offset=rng.normal(0.0, model.params.valuation.trust_spread, count),
                                  home=traits.pop("home", np.full(count, -1)),
@@ -181,7 +181,8 @@ class Buyer(mesa.Agent):
         f.source(rows, inflow, cls.budget_source)
         excess = np.maximum(f.cash[rows] - model.params.mnc.budget_carry_months * inflow, 0.0)
         f.sink(rows, excess, "budget_return")
-        model.buyers.credits[js] = np.minimum(model.buyers.credits[js] + cls.capacity(model, js), 2.0)
+        model.buyers.credits[js] = np.minimum(model.buyers.credits[js] + cls.capacity(model, js),
+                                              model.params.valuation.credit_cap)
 
     # ------------------------------------------------------------------ valuation hooks
     @classmethod

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 CULTURE = {"US": "US", "EU": "EU", "UK": "EU", "CH": "EU", "JP": "JP", "KR": "JP"}
 MID_SIZE_REGIONS = ["US"] * 45 + ["EU"] * 20 + ["UK"] * 5 + ["CH"] * 5 + ["JP"] * 13 + ["KR"] * 12
-EARLY_WEIGHT = np.array([1.0, 0.5, 0.0, 0.0, 0.0, 0.0])  # share of the externalisation lift, by stage
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +114,7 @@ class Mnc(Buyer):
         p = model.params.mnc
         table = model.buyers.appetite[js]
         lift = (model.drivers_now["rd_externalisation"] / p.externalisation_reference) ** (
-            p.externalisation_elasticity * EARLY_WEIGHT)
+            p.externalisation_elasticity * np.array([1.0, p.externalisation_phase1_share, 0, 0, 0, 0]))
         return table * lift[None, :] * cls.reach(model)
 
     @classmethod
