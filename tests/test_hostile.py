@@ -403,8 +403,8 @@ NON_FINITE = [
     ("drivers: {funding: {points: {2021-01: .inf}}}", "drivers.funding.points.2021-01"),
     ("drivers: {trust: {shocks: [{at: 2021-02, change: .nan}]}}", "drivers.trust.shocks.0.change"),
     ("assets: {area_mix: {oncology: .nan}}", "assets.area_mix.oncology"),
-    ("mnc: {hurdle: -.inf}", "mnc.hurdle"),
-    ("mnc: {hurdle: 1.0e999}", "mnc.hurdle"),
+    ("assets: {novelty_value: {first_in_class: .inf}}", "assets.novelty_value.first_in_class"),
+    ("assets: {peak_sales_usd: {immunology: 1.0e999}}", "assets.peak_sales_usd.immunology"),
 ]
 
 
