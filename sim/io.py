@@ -199,8 +199,8 @@ def check_output(path: str | os.PathLike, kind: str, *, force: bool = False, opt
         if _visible(path):
             found = manifest_kind(path)
             if found is None and not _only_licsim_subfolders(path):
-                raise UserError(f"{option} {shown}: the folder exists and licsim did not write it (no licsim "
-                                "manifest.json); choose a new or empty folder")
+                raise UserError(f"{option} {shown}: the folder exists and is not a {_kind_name(kind)} folder "
+                                "(licsim's have a manifest.json); choose a new or empty folder")
             if found is not None and found != kind:
                 raise UserError(f"{option} {shown}: the folder holds a licsim {_kind_name(found)}, not a "
                                 f"{_kind_name(kind)}; choose another folder")

@@ -109,7 +109,7 @@ def test_1_run_into_a_folder_holding_a_users_file_is_refused_and_the_file_kept(t
     out.mkdir()
     (out / "thesis.docx").write_text("three years of work")
     res = cli("run", tiny, "--out", out, "--workers", 1)
-    one_line_error(res, 2, "--out", "licsim did not write it")
+    one_line_error(res, 2, "--out", "is not a run folder")
     assert [p.name for p in out.iterdir()] == ["thesis.docx"]
     assert (out / "thesis.docx").read_text() == "three years of work"
 
@@ -522,7 +522,7 @@ def test_11_output_paths_that_cannot_be_used_are_one_line(tiny, toy, tmp_path):
     assert afile.read_text() == "mine"
     (tmp_path / "cwd").mkdir()
     (tmp_path / "cwd" / "notes.txt").write_text("mine")
-    one_line_error(cli("run", tiny, "--out", ".", cwd=tmp_path / "cwd"), 2, "--out .", "licsim did not write it")
+    one_line_error(cli("run", tiny, "--out", ".", cwd=tmp_path / "cwd"), 2, "--out .", "is not a run folder")
     t0 = time.monotonic()
     res = cli("run", tiny, "--out", "/proc/licsim-cannot-write/out", "--workers", 1)
     one_line_error(res, 2, "cannot write")
