@@ -65,6 +65,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def check_own_file(path: str | os.PathLike, marker: str, option: str, what: str) -> None:
+    """Refuse to replace a file licsim did not write: one whose first 64 KiB lack ``marker``.
+
+    Raises:
+        UserError: ``path`` is a folder, or a file without the marker (someone else's).
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name")
+    if not p.exists() and not p.is_symlink():
+        return
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(65536).decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    if p.is_symlink() or not p.is_file() or marker not in head:
+        raise UserError(f"{option} {path}: the file exists and is not {what} licsim wrote; choose another file "
+                        "name (licsim replaces only its own)")
+
+
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)

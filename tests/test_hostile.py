@@ -719,3 +719,19 @@ def test_keep_monthly_with_the_real_model(tmp_path):
     monthly = pd.read_parquet(tmp_path / "o" / "monthly")
     assert len(monthly) == 3 and {"month", "funding_index", "deals", "upfront_usd"} <= set(monthly.columns)
     assert not (tmp_path / "o" / "deals").exists()
+
+
+def test_report_and_params_never_replace_a_users_own_file(tiny, tmp_path):
+    out = tmp_path / "r"
+    assert cli("run", tiny, "--out", out, "--workers", 1).returncode == 0
+    (out / "report.html").write_text("<html>my own notes</html>")
+    one_line_error(cli("report", out), 2, "not a report licsim wrote")
+    assert (out / "report.html").read_text() == "<html>my own notes</html>"
+    (out / "report.html").unlink()
+    assert cli("report", out).returncode == 0 and cli("report", out).returncode == 0  # its own page: replaced
+    mine = tmp_path / "params.md"
+    mine.write_text("# my table\n")
+    one_line_error(cli("params", "--markdown", mine), 2, "not a parameter table licsim wrote")
+    assert mine.read_text() == "# my table\n"
+    fresh = tmp_path / "fresh.md"
+    assert cli("params", "--markdown", fresh).returncode == 0 and cli("params", "--markdown", fresh).returncode == 0
