@@ -735,3 +735,27 @@ def test_report_and_params_never_replace_a_users_own_file(tiny, tmp_path):
     assert mine.read_text() == "# my table\n"
     fresh = tmp_path / "fresh.md"
     assert cli("params", "--markdown", fresh).returncode == 0 and cli("params", "--markdown", fresh).returncode == 0
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Mesa 3.3.1 trips solara's hook linter
+def test_4_an_error_in_a_page_shows_one_line_without_what_it_read():
+    """Whatever a page's code raises (in rendering or on a click) reaches the page as one line
+    naming only the kind of error; the traceback and the message go to the server's log."""
+    pytest.importorskip("networkx")  # mesa.visualization needs it
+    import ipyvuetify
+    import solara
+
+    from sim.interfaces.dashboard import app
+
+    @solara.component
+    def Page():
+        def boom():
+            raise RuntimeError("root:x:0:0:root:/root:/bin/bash")
+
+        solara.Button("go", on_click=boom)
+
+    _box, rc = solara.render(app._guarded(Page)(), handle_error=False)
+    rc.find(ipyvuetify.Btn, children=["go"]).widget.click()
+    shown = [w.children for w in rc.find(ipyvuetify.Alert).widgets]
+    assert shown == [["something went wrong (RuntimeError); the server's log has the details"]]
+    rc.close()
