@@ -759,3 +759,18 @@ def test_4_an_error_in_a_page_shows_one_line_without_what_it_read():
     shown = [w.children for w in rc.find(ipyvuetify.Alert).widgets]
     assert shown == [["something went wrong (RuntimeError); the server's log has the details"]]
     rc.close()
+
+
+def test_analyze_no_charts_keeps_the_charts_an_earlier_analysis_drew(toy, tmp_path):
+    """Issue 18, through the same folder rules: analyze replaces its tables, keeps charts it did not draw."""
+    out = tmp_path / "a"
+    res = cli("batch", toy, "--out", out, "--workers", 1, "--no-progress", "--run-fn", "sim.experiments.toy:toy_run")
+    assert res.returncode == 0, res.stderr
+    assert cli("analyze", out).returncode == 0
+    charts = sorted(p.name for p in (out / "analysis").glob("*.png"))
+    assert charts
+    (out / "analysis" / "my_notes.txt").write_text("mine")
+    res = cli("analyze", out, "--no-charts")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in (out / "analysis").glob("*.png")) == charts
+    assert (out / "analysis" / "my_notes.txt").read_text() == "mine"
