@@ -65,6 +65,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def check_own_file(path: str | os.PathLike, marker: str, option: str, what: str) -> None:
+    """Refuse to replace a file licsim did not write: one whose first 64 KiB lack ``marker``.
+
+    Raises:
+        UserError: ``path`` is a folder, or a file without the marker (someone else's).
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name")
+    if not p.exists() and not p.is_symlink():
+        return
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(65536).decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    if p.is_symlink() or not p.is_file() or marker not in head:
+        raise UserError(f"{option} {path}: the file exists and is not {what} licsim wrote; choose another file "
+                        "name (licsim replaces only its own)")
+
+
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
@@ -199,8 +220,8 @@ def check_output(path: str | os.PathLike, kind: str, *, force: bool = False, opt
         if _visible(path):
             found = manifest_kind(path)
             if found is None and not _only_licsim_subfolders(path):
-                raise UserError(f"{option} {shown}: the folder exists and licsim did not write it (no licsim "
-                                "manifest.json); choose a new or empty folder")
+                raise UserError(f"{option} {shown}: the folder exists and is not a {_kind_name(kind)} folder "
+                                "(licsim's have a manifest.json); choose a new or empty folder")
             if found is not None and found != kind:
                 raise UserError(f"{option} {shown}: the folder holds a licsim {_kind_name(found)}, not a "
                                 f"{_kind_name(kind)}; choose another folder")

@@ -105,6 +105,10 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
             manifest.setdefault("notes", []).append(
                 f"{utc_now()}: {len(repaired.damaged)} damaged file(s) moved to {repaired.moved_to}: "
                 + "; ".join(f"{p.relative_to(out)} ({why})" for p, why in repaired.damaged[:20]))
+        if manifest.get("status") == "running" and manifest.get("sessions"):
+            # we hold the lock, so the batch that wrote "running" is gone: killed, or its machine stopped
+            manifest["sessions"][-1].setdefault("interrupted", True)
+            manifest["sessions"][-1].setdefault("reason", "the batch process ended without finishing (killed?)")
         if retry_failed:
             store.drop_failed()
         done = _done_mask(store, loaded)

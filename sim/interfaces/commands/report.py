@@ -19,6 +19,10 @@ def register(app: typer.Typer) -> None:
 
         matplotlib.use("Agg")
         from sim.analysis.report import write_report
+        from sim.io import check_own_file
 
+        target = out if out is not None else results_dir / "report.html"
+        # a page licsim wrote before is replaced; any other file of that name is someone's own
+        check_own_file(target, "licsim report", "--out" if out is not None else "report", "a report")
         path = write_report(results_dir, out)
         print(path)

@@ -45,16 +45,19 @@ def register(app: typer.Typer) -> None:
 
         Prints the scorecard: target, period, observed, simulated mean with a 90% interval across replications, band, pass or fail. Writes validation.csv, replications.csv, yearly.csv, validation.png and manifest.json. Exit code 0 when every target passes, 1 otherwise.
         """  # noqa: E501
+        from contextlib import nullcontext
+
         from sim.analysis.validation import load_targets, run_validation
+        from sim.io import check_output, folder_lock
         from sim.scenarios.loader import load_scenario
 
         sc = load_scenario(scenario)
         ts = load_targets(targets)
         out_dir = out if out is not None else Path("results") / sc.name / "validation"
-        from sim.io import check_output
-
         check_output(out_dir, "validate", force=force, option="--out" if out is not None else "output folder")
-        res = run_validation(sc, ts, replications, seed=seed, workers=workers, out=out_dir, console=console(),
-                             manifest={"scenario_file": str(scenario)})
+        # an existing folder stays locked while the validation writes into it, as every command's does
+        with folder_lock(out_dir) if out_dir.is_dir() else nullcontext():
+            res = run_validation(sc, ts, replications, seed=seed, workers=workers, out=out_dir, console=console(),
+                                 manifest={"scenario_file": str(scenario)})
         if not res.scorecard.passed:
             raise typer.Exit(1)

@@ -510,10 +510,10 @@ def one_line(exc: BaseException) -> str:
     """What a page shows of an error: one line (the server's log has the traceback)."""
     from sim.errors import UserError
 
-    if isinstance(exc, UserError):
+    if isinstance(exc, UserError):  # written to be shown: what was wrong and what is allowed
         return str(exc)
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}{': ' + text if text else ''} (details in the server's log)"
+    # anything else may quote what it was reading: only its kind reaches the page
+    return f"something went wrong ({type(exc).__name__}); the server's log has the details"
 
 
 def _guarded(page):
