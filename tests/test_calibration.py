@@ -250,3 +250,14 @@ def test_selection_seeds_are_disjoint_from_validates_and_the_fits():
     assert selection_seed(scenario - 1, scenario) != scenario  # never validate's root
     chosen = set(replication_seeds(sel, 20))
     assert chosen.isdisjoint(replication_seeds(scenario, 60)) and chosen.isdisjoint(replication_seeds(fit, 20))
+
+
+def test_the_fitted_parameters_are_the_calibrations_free_ones_and_licsim_params_marks_them():
+    """Issue 17: at most 15 free parameters, each with a one-line justified range; `licsim params`
+    shows which are fitted (its source column reads "fitted" for exactly those)."""
+    from sim.scenarios.schema import parameter_table
+
+    exp = load_experiment(ROOT / "experiments" / "calibration.yaml")
+    fitted = {r["path"] for r in parameter_table() if r["source"] == "fitted"}
+    assert fitted == set(exp.spec.parameters) and len(fitted) <= 15
+    assert all(len(rng.note) > 20 for rng in exp.spec.parameters.values())
