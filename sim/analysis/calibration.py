@@ -72,7 +72,8 @@ from sim.analysis.validation import (
 from sim.errors import UserError
 from sim.scenarios.loader import load_yaml_model
 
-__all__ = ["CalibrationResult", "Experiment", "load_experiment", "loss_of", "run_calibration"]
+__all__ = ["CalibrationResult", "Experiment", "check_experiment", "fit_experiment", "load_experiment", "loss_of",
+           "run_calibration"]
 
 
 # ------------------------------------------------------------------------------ experiment
@@ -423,21 +424,22 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
 
     ``settings`` replaces top-level fields of the experiment file for this run (the command line's
     ``--method``, ``--sigma0``, ``--replications``): the same free parameters refined another way."""
-    from optuna.trial import TrialState
-    from rich.console import Console
-
-    from sim.experiments.executors import available_cores
-    from sim.scenarios.loader import apply_overrides, load_scenario
-
-    console = console or Console()
     exp = load_experiment(experiment)
     if settings:
         exp = replace(exp, spec=_with_settings(exp, settings))
+    return fit_experiment(exp, load_targets(exp.targets_path), trials=trials, out=out, workers=workers,
+                          fresh=fresh, confirm=confirm, timeout_minutes=timeout_minutes, runner=runner,
+                          console=console)
+
+
+def check_experiment(exp: LoadedExperiment) -> tuple[Any, Any]:
+    """The experiment's scenario as written and as its candidates run (ended at ``simulate_until``),
+    after checking that every free parameter's path exists and both ends of its range are allowed.
+    Writes nothing, so callers can check all their input before they create a folder."""
+    from sim.scenarios.loader import apply_overrides, load_scenario
+
     spec = exp.spec
-    base = load_scenario(exp.scenario_path)
-    targets = load_targets(exp.targets_path)
-    names = list(spec.parameters)
-    full = base
+    full = base = load_scenario(exp.scenario_path)
     if spec.simulate_until:  # the model is causal: months up to the targets do not depend on the end
         base = apply_overrides(base, {"end": spec.simulate_until})
     for name, rng in spec.parameters.items():  # every path exists and both ends are allowed
@@ -447,7 +449,32 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
             except UserError as exc:
                 at = exp.where(["parameters", name]) if exp.where else exp.path
                 raise UserError(f"{at}: parameters.{name}: {exc}") from None
-    out = Path(out) if out is not None else Path(spec.out) if spec.out else Path("results") / "calibration" / spec.name
+    return full, base
+
+
+def default_out(spec: Experiment) -> Path:
+    """Where a calibration writes when neither ``--out`` nor the file says."""
+    return Path(spec.out) if spec.out else Path("results") / "calibration" / spec.name
+
+
+def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | None = None,
+                   out: str | Path | None = None, workers: int | None = None, fresh: bool = False,
+                   confirm: int | None = None, timeout_minutes: float | None = None,
+                   runner: str = DEFAULT_RUNNER, console: Any = None) -> CalibrationResult:
+    """Fit ``exp``'s free parameters to ``targets`` (the calibration proper; ``licsim calibrate`` and
+    ``licsim backtest`` both run it). Only the targets given enter the loss and the selection; the
+    study's fingerprint includes their digest, so a study fitted to other targets is not resumed."""
+    from optuna.trial import TrialState
+    from rich.console import Console
+
+    from sim.experiments.executors import available_cores
+    from sim.scenarios.loader import apply_overrides
+
+    console = console or Console()
+    spec = exp.spec
+    names = list(spec.parameters)
+    full, base = check_experiment(exp)
+    out = Path(out) if out is not None else default_out(spec)
     out.mkdir(parents=True, exist_ok=True)
     total = trials if trials is not None else spec.trials
     workers = workers or available_cores()
