@@ -107,6 +107,39 @@ class LossSpec(_Strict):
     info_weight: float = Field(0.0, ge=0)
 
 
+class BacktestSpec(_Strict):
+    """``backtest:`` in an experiment file: the size of ``licsim backtest``'s fit and forecast.
+
+    Unset fit fields take the experiment's own values; ``--trials`` and ``--replications`` on the
+    command line replace ``trials`` and ``replications`` here."""
+
+    trials: int | None = Field(None, ge=1, le=100000)
+    confirm_replications: int | None = Field(None, ge=0, le=10000)
+    select_top: int | None = Field(None, ge=1, le=100)
+    replications: int = Field(20, ge=1, le=10000)  # forecast replications of the fitted model
+    seed: int | None = Field(None, ge=0)  # forecast root seed (default: the scenario's, as validate's)
+    out: str | None = None  # the record folder (default: results/backtest/<name>_<cutoff>)
+
+
+class PosteriorSpec(_Strict):
+    """``posterior:`` in an experiment file: which trials form the parameter ensemble
+    (:mod:`sim.analysis.posterior` documents the rule)."""
+
+    rule: Literal["quantile", "within"] = "quantile"
+    quantile: float = Field(0.1, gt=0, le=1)  # rule quantile: accept losses up to this quantile
+    tolerance: float | None = Field(None, ge=0)  # rule within: accept losses up to best + tolerance
+    min_sets: int = Field(10, ge=1, le=100000)  # at least this many (the lowest losses), when there are
+    max_sets: int = Field(200, ge=1, le=100000)  # at most this many (the lowest losses)
+
+    @model_validator(mode="after")
+    def _ok(self) -> "PosteriorSpec":
+        if self.rule == "within" and self.tolerance is None:
+            raise ValueError("rule within needs tolerance: the loss above the best that is still accepted")
+        if self.min_sets > self.max_sets:
+            raise ValueError(f"min_sets ({self.min_sets}) must not exceed max_sets ({self.max_sets})")
+        return self
+
+
 class Experiment(_Strict):
     """A calibration experiment file."""
 
@@ -128,6 +161,8 @@ class Experiment(_Strict):
     simulate_until: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
     out: str | None = None
     loss: LossSpec = LossSpec()
+    backtest: BacktestSpec = BacktestSpec()
+    posterior: PosteriorSpec = PosteriorSpec()
     parameters: dict[str, ParamRange]
 
     @model_validator(mode="after")
