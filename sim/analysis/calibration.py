@@ -38,6 +38,11 @@ Method
   ``select_top`` K > 1 the K lowest-loss trials are all rerun on those held-out replications (root
   seed: the experiment's + 1, disjoint from the scenario's seed that ``licsim validate`` reports on) and
   the one passing most targets is kept (``selection.csv``; ties: lower held-out loss).
+* The finished trials also give an ensemble of parameter sets consistent with the targets
+  (``posterior.parquet``, ``identifiability.csv``, ``posterior.png``), accepted by the rule in the
+  experiment's ``posterior:`` section; :mod:`sim.analysis.posterior` documents it. Running the
+  command again with ``--trials`` at or below the finished count rewrites every output, the
+  ensemble included, without running a trial.
 """
 
 from __future__ import annotations
@@ -659,7 +664,15 @@ def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | N
         print_scorecard(card, console, title=f"trial {pick.number} on {n_confirm} selection replications (root seed "
                                              f"{selection_seed(spec.seed, full.seed)}, not validate's {full.seed})")
         res.confirm = card
-    console.print(f"wrote {out}/best_params.yaml, loss_history.csv, scorecard.csv")
+    from sim.analysis.posterior import write_posterior
+
+    accepted = write_posterior(res.history, exp, out)
+    files = "best_params.yaml, loss_history.csv, scorecard.csv"
+    if accepted is not None:
+        files += ", posterior.parquet, identifiability.csv, posterior.png"
+        console.print(f"parameter ensemble: {accepted[0]} of {len(res.history)} trials accepted (loss <= "
+                      f"{accepted[1]:.4g}; rule: posterior in {exp.path})")
+    console.print(f"wrote {out}/{files}")
     return res
 
 
