@@ -47,8 +47,12 @@ class BatchResult:
         return self.ok + self.failed == self.total
 
 
-def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray | None = None) -> Iterator[Task]:
-    """Tasks in the fixed run order, skipping those marked ``done`` (indexed by run number)."""
+def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray | None = None,
+               posterior: Any = None) -> Iterator[Task]:
+    """Tasks in the fixed run order, skipping those marked ``done`` (indexed by run number).
+
+    With ``posterior`` (:class:`sim.analysis.posterior.Posterior`), each run first takes the
+    parameter set its seed draws; the design point's own values win where both set a path."""
     scenario_json = loaded.scenario_json()
     key = loaded.fingerprint()
     cols = [(p.path, points[p.path].to_numpy()) for p in loaded.params]
@@ -59,7 +63,11 @@ def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray 
             i = run_index(point, rep, reps)
             if done is not None and done[i]:
                 continue
-            yield Task(point, rep, run_seed(loaded.root_seed, i), params, loaded.outcomes, scenario_json, key,
+            seed = run_seed(loaded.root_seed, i)
+            run_params = params
+            if posterior is not None:
+                run_params = tuple({**posterior.overrides(posterior.draw(seed)), **dict(params)}.items())
+            yield Task(point, rep, seed, run_params, loaded.outcomes, scenario_json, key,
                        loaded.experiment.save_deals)
 
 
@@ -69,13 +77,15 @@ def _py(x: Any) -> Any:
 
 def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
               run_fn: Callable[[Task], Any] = run_model, retry_failed: bool = False, progress: bool = True,
-              console: Any = None, flush_seconds: float = 1.0) -> BatchResult:
-    """Run the runs of ``loaded`` missing from ``out`` on ``executor`` and store them."""
+              console: Any = None, flush_seconds: float = 1.0, posterior: Any = None) -> BatchResult:
+    """Run the runs of ``loaded`` missing from ``out`` on ``executor`` and store them (with
+    ``posterior``, each run draws a parameter set by its seed: see :func:`iter_tasks`)."""
     out = Path(out)
     t0 = time.monotonic()
     store = RunStore(out, loaded.params, loaded.outcomes, flush_seconds=flush_seconds)
     with store:
-        manifest = _open_manifest(out, loaded, _qualname(run_fn), console)
+        manifest = _open_manifest(out, loaded, _qualname(run_fn), console,
+                                  posterior.describe() if posterior is not None else None)
         points = _design(out, loaded)
         store.check_schema()
         if retry_failed:
@@ -88,7 +98,7 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
         manifest["status"] = "running"
         _write_json(manifest, out / "manifest.json")
         ran = failed_now = 0
-        tasks = iter_tasks(loaded, points, done)
+        tasks = iter_tasks(loaded, points, done, posterior)
         bar = _Progress(loaded.n_runs, already, store.counts()["failed"], progress, console)
         try:
             with bar:
@@ -138,7 +148,8 @@ def _qualname(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: Any = None) -> dict[str, Any]:
+def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: Any = None,
+                   posterior: dict[str, Any] | None = None) -> dict[str, Any]:
     path = out / "manifest.json"
     fingerprint = loaded.fingerprint()
     if path.exists():
@@ -149,6 +160,11 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
         if manifest.get("fingerprint") != fingerprint:
             raise UserError(f"{out} holds results of a different (or edited) experiment "
                             f"({manifest.get('experiment', {}).get('name', '?')}); use another --out or delete it")
+        had = (manifest.get("posterior") or {}).get("digest")
+        if had != (posterior or {}).get("digest"):  # runs drawn from another ensemble (or none) do not mix
+            was = f"posterior {manifest['posterior']['file']}" if had else "no --posterior"
+            raise UserError(f"{out} holds runs made with {was}; resume with the same --posterior, or use another "
+                            "--out")
         if manifest.get("run_fn", run_fn) != run_fn:
             raise UserError(f"{out} holds results of run function {manifest.get('run_fn')}, not {run_fn}; "
                             "use another --out")
@@ -182,6 +198,7 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
         "parameters": [{"path": p.path, "kind": p.kind, "low": p.low, "high": p.high, "values": list(p.values)}
                        for p in loaded.params],
         "outcomes": list(loaded.outcomes),
+        "posterior": posterior,  # each run's parameter set: posterior row Posterior.draw(run seed)
         "versions": package_versions(),
         "git": git_info(),
         "created": utc_now(),

@@ -28,6 +28,9 @@ def register(app: typer.Typer) -> None:
                                              help="module:function to run instead of the model (testing)"),
         flush_seconds: float = typer.Option(1.0, "--flush-seconds", hidden=True, min=0.0,
                                             help="write finished runs to disk at least this often"),
+        posterior: Optional[Path] = typer.Option(None, "--posterior",
+                                                 help="posterior.parquet of licsim calibrate: each run draws a "
+                                                      "parameter set (design values win)"),
     ) -> None:
         """Run an experiment's design points x replications; resume where a stopped batch left off.
 
@@ -49,8 +52,13 @@ def register(app: typer.Typer) -> None:
 
         from sim.experiments.tasks import resolve_run_fn
 
+        from sim.analysis.posterior import check_against, load_posterior
+
         fn = resolve_run_fn(run_fn)
         loaded = load_experiment(experiment)
+        post = load_posterior(posterior) if posterior is not None else None
+        if post is not None:
+            check_against(post, loaded.scenario, skip=[p.path for p in loaded.params])
         out_dir = out if out is not None else Path("results") / "experiments" / loaded.name
         err = Console(stderr=True)
 
@@ -63,7 +71,7 @@ def register(app: typer.Typer) -> None:
         try:
             with make_executor(workers, scheduler, cluster, max_tasks_per_child) as executor:
                 res = run_batch(loaded, out_dir, executor, run_fn=fn, retry_failed=retry_failed,
-                                progress=progress, console=err, flush_seconds=flush_seconds)
+                                progress=progress, console=err, flush_seconds=flush_seconds, posterior=post)
         except KeyboardInterrupt:
             err.print(f"interrupted; finished runs are saved in {out_dir / 'runs'}; run the same command "
                       "again to resume")

@@ -30,6 +30,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="root seed (default: the scenario's)")] = None,
         workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
                                                        help="processes (default: all cores)")] = None,
+        posterior: Annotated[Optional[Path], typer.Option(
+            "--posterior", help="posterior.parquet of licsim calibrate: each replication draws a parameter set")]
+        = None,
     ) -> None:
         """Score SCENARIO against the calibration targets (DOMAIN.md C1-C10).
 
@@ -38,10 +41,13 @@ def register(app: typer.Typer) -> None:
         from sim.analysis.validation import load_targets, run_validation
         from sim.scenarios.loader import load_scenario
 
+        from sim.analysis.posterior import load_posterior
+
         sc = load_scenario(scenario)
         ts = load_targets(targets)
+        post = load_posterior(posterior) if posterior is not None else None
         out_dir = out if out is not None else Path("results") / sc.name / "validation"
         res = run_validation(sc, ts, replications, seed=seed, workers=workers, out=out_dir, console=console(),
-                             manifest={"scenario_file": str(scenario)})
+                             manifest={"scenario_file": str(scenario)}, posterior=post)
         if not res.scorecard.passed:
             raise typer.Exit(1)
