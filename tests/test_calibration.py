@@ -108,8 +108,12 @@ def test_calibration_smoke_run_writes_outputs_reproduces_and_resumes(experiment:
     out = tmp_path / "cal"
     quiet = Console(file=open("/dev/null", "w"), width=200)
     res = run_calibration(experiment, out=out, workers=1, console=quiet)
-    for f in ("optuna.db", "loss_history.csv", "best_params.yaml", "scorecard.csv"):
+    for f in ("optuna.db", "loss_history.csv", "best_params.yaml", "scorecard.csv", "posterior.parquet",
+              "identifiability.csv", "posterior.png"):
         assert (out / f).is_file(), f
+    post = pd.read_parquet(out / "posterior.parquet")  # min_sets (10) > 2 trials: both are kept
+    assert set(post.columns) == {"mnc.hurdle", "biotech.round_size_usd", "population.top_mncs", "weight", "trial",
+                                 "loss"} and sorted(post["trial"]) == [0, 1]
     hist = pd.read_csv(out / "loss_history.csv")
     assert list(hist["trial"]) == [0, 1] and (hist["state"] == "COMPLETE").all()
     assert hist["best_so_far"].is_monotonic_decreasing

@@ -235,3 +235,20 @@ def test_batch_tasks_draw_by_their_seed_and_the_design_wins(tmp_path: Path):
     assert json.loads((out / "manifest.json").read_text())["posterior"]["digest"] == post.digest
     with pytest.raises(UserError, match="runs made with posterior"):
         run_batch(loaded, out, SerialExecutor(), run_fn=toy_run, progress=False)
+
+
+def test_validate_with_a_posterior_says_what_its_intervals_cover(tiny_scenario_file: Path, tmp_path: Path,
+                                                                   monkeypatch, capsys):
+    from test_validation import run_cli
+
+    from sim.model.run import replication_seeds
+
+    path = write(tmp_path / "p.parquet", pd.DataFrame({"mnc.hurdle": [0.1, 0.3], "weight": [1.0, 1.0]}))
+    out = tmp_path / "val"
+    res = run_cli(monkeypatch, capsys, "validate", tiny_scenario_file, "-n", 3, "-j", 1, "--posterior", path,
+                  "--out", out)
+    assert res.returncode in (0, 1), res.stderr
+    assert "cover seed noise and parameter uncertainty" in res.stdout
+    man = json.loads((out / "manifest.json").read_text())
+    post = load_posterior(path)
+    assert man["posterior_draws"] == [post.draw(s) for s in replication_seeds(man["root_seed"], 3)]
