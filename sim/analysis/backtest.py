@@ -472,7 +472,8 @@ def run_backtest(experiment: str | Path, cutoff: int, *, trials: int | None = No
                             best_params=fit.best_params, elapsed_s=round(time.perf_counter() - t0, 1),
                             files=sorted(p.name for p in tmp.iterdir()) + ["manifest.json"]),
                    tmp / "manifest.json")
-    console.print(f"wrote {out}/summary.md, forecast_errors.csv, backtest_{cutoff}.yaml ({time.perf_counter() - t0:.0f} s)")
+    console.print(f"wrote {out}/summary.md, forecast_errors.csv, backtest_{cutoff}.yaml "
+                  f"({time.perf_counter() - t0:.0f} s)")
     return res
 
 

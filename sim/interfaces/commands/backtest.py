@@ -11,7 +11,8 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest(
-        experiment: Annotated[Path, typer.Argument(help="calibration experiment YAML, e.g. experiments/calibration.yaml")],
+        experiment: Annotated[Path, typer.Argument(
+            help="calibration experiment YAML, e.g. experiments/calibration.yaml")],
         cutoff: Annotated[int, typer.Option("--cutoff", help="last year whose targets the fit may see")],
         trials: Annotated[Optional[int], typer.Option(
             "--trials", help="fit trials (default: the file's backtest.trials, else its trials)")] = None,
@@ -28,7 +29,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[Optional[float], typer.Option(
             "--timeout", min=0.1, help="stop starting new fit trials after this many minutes")] = None,
     ) -> None:
-        """Fit EXPERIMENT on the targets dated up to --cutoff, forecast every later target, and compare with naive forecasts.
+        """Fit EXPERIMENT on the targets up to --cutoff, forecast the later ones, and compare with naive forecasts.
 
         The fit is `licsim calibrate` on the in-sample targets (resumable: run the same command again). The fitted scenario then runs forward with the observed drivers; each later target is scored, and its error set against the last observed value and a linear trend (mean absolute percentage error). Writes summary.md, forecast_errors.csv, mape.csv, the scorecards and backtest_<YEAR>.yaml to the record folder.
         """  # noqa: E501
