@@ -185,6 +185,7 @@ def test_backtest_fit_never_sees_a_target_after_the_cutoff(experiment: Path, tmp
     assert set(out_card["id"]) == set(split.out_of_sample)
     errs = pd.read_csv(rec / "forecast_errors.csv").set_index("id")
     assert errs.loc["C1.deals.2023", "last"] == pytest.approx(43)  # 2022's 43 deals, the last observed
+    assert errs.loc["C1.deals.2018_2023", "spans_cutoff"] and not errs.loc["C1.deals.2023", "spans_cutoff"]
     from sim.scenarios.loader import load_scenario
 
     fitted = load_scenario(rec / "backtest_2022.yaml")

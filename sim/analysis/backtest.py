@@ -33,6 +33,8 @@
      for shares).
 
    Only targets with an observed point value (levels, ratios, shares; not months) have errors.
+   A target whose period spans the cutoff (2018-2023 at a 2022 cutoff) is out of sample, since its
+   figure was not known at the cutoff, and is marked ``spans_cutoff``.
    The absolute percentage error is ``|forecast - observed| / |observed|``; the mean (MAPE) is
    over gated targets. Each comparison with a naive forecast uses only the targets that forecast
    exists for, and says how many.
@@ -213,8 +215,10 @@ def forecast_errors(card: pd.DataFrame, targets: TargetSet, split: Split) -> pd.
         nv = naive.loc[t.id] if t.id in naive.index else None
         last = float(nv["last"]) if nv is not None else math.nan
         trend = float(nv["trend"]) if nv is not None else math.nan
+        starts = [parse_period(m.period).start for _, m in t.measures()]
         rows.append({
             "id": t.id, "name": t.name, "period": r["period"], "unit": r["unit"], "gate": bool(r["gate"]),
+            "spans_cutoff": min(starts) // 12 <= split.cutoff,
             "observed": t.observed if point else math.nan, "model": r["sim_mean"], "model_p05": r["sim_p05"],
             "model_p95": r["sim_p95"], "passed": bool(r["passed"]), "last": last, "trend": trend,
             "ape_model": _ape(r["sim_mean"], t.observed) if point else math.nan,
@@ -223,7 +227,8 @@ def forecast_errors(card: pd.DataFrame, targets: TargetSet, split: Split) -> pd.
             "last_from": nv["last_from"] if nv is not None else "",
             "trend_from": nv["trend_from"] if nv is not None else "",
         })
-    return pd.DataFrame(rows, columns=["id", "name", "period", "unit", "gate", "observed", "model", "model_p05",
+    return pd.DataFrame(rows, columns=["id", "name", "period", "unit", "gate", "spans_cutoff", "observed", "model",
+                                       "model_p05",
                                        "model_p95", "passed", "last", "trend", "ape_model", "ape_last", "ape_trend",
                                        "last_from", "trend_from"])
 
@@ -347,9 +352,12 @@ def summary_markdown(res: BacktestResult, *, experiment: Path, n_trials: int, fi
         result = ("pass" if r["passed"] else "FAIL") if r["gate"] else ("info ok" if r["passed"] else "info off")
         naive = [format_value(r[k], unit) if math.isfinite(r[k]) else "-" for k in ("last", "trend")]
         errs = " / ".join(_pct(r[k]) for k in ("ape_model", "ape_last", "ape_trend"))
-        lines.append(f"| {r['id']} | {r['period']} | {shown} | {model} | {result} | {naive[0]} | {naive[1]} "
+        mark = " (spans the cutoff)" if r["spans_cutoff"] else ""
+        lines.append(f"| {r['id']}{mark} | {r['period']} | {shown} | {model} | {result} | {naive[0]} | {naive[1]} "
                      f"| {errs} |")
-    lines += ["", f"In-sample targets (fitted): {', '.join(res.split.in_sample_ids) or 'none'}.", ""]
+    lines += ["", "A target that spans the cutoff (its period starts by it and ends after it) is out of sample "
+              "because its figure was not known at the cutoff, but part of it lies in the fitted years.", "",
+              f"In-sample targets (fitted): {', '.join(res.split.in_sample_ids) or 'none'}.", ""]
     return "\n".join(lines)
 
 
