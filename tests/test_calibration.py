@@ -108,8 +108,12 @@ def test_calibration_smoke_run_writes_outputs_reproduces_and_resumes(experiment:
     out = tmp_path / "cal"
     quiet = Console(file=open("/dev/null", "w"), width=200)
     res = run_calibration(experiment, out=out, workers=1, console=quiet)
-    for f in ("optuna.db", "loss_history.csv", "best_params.yaml", "scorecard.csv"):
+    for f in ("optuna.db", "loss_history.csv", "best_params.yaml", "scorecard.csv", "posterior.parquet",
+              "identifiability.csv", "posterior.png"):
         assert (out / f).is_file(), f
+    post = pd.read_parquet(out / "posterior.parquet")  # min_sets (10) > 2 trials: both are kept
+    assert set(post.columns) == {"mnc.hurdle", "biotech.round_size_usd", "population.top_mncs", "weight", "trial",
+                                 "loss"} and sorted(post["trial"]) == [0, 1]
     hist = pd.read_csv(out / "loss_history.csv")
     assert list(hist["trial"]) == [0, 1] and (hist["state"] == "COMPLETE").all()
     assert hist["best_so_far"].is_monotonic_decreasing
@@ -250,3 +254,14 @@ def test_selection_seeds_are_disjoint_from_validates_and_the_fits():
     assert selection_seed(scenario - 1, scenario) != scenario  # never validate's root
     chosen = set(replication_seeds(sel, 20))
     assert chosen.isdisjoint(replication_seeds(scenario, 60)) and chosen.isdisjoint(replication_seeds(fit, 20))
+
+
+def test_the_fitted_parameters_are_the_calibrations_free_ones_and_licsim_params_marks_them():
+    """Issue 17: at most 15 free parameters, each with a one-line justified range; `licsim params`
+    shows which are fitted (its source column reads "fitted" for exactly those)."""
+    from sim.scenarios.schema import parameter_table
+
+    exp = load_experiment(ROOT / "experiments" / "calibration.yaml")
+    fitted = {r["path"] for r in parameter_table() if r["source"] == "fitted"}
+    assert fitted == set(exp.spec.parameters) and len(fitted) <= 15
+    assert all(len(rng.note) > 20 for rng in exp.spec.parameters.values())

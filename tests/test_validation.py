@@ -234,8 +234,9 @@ def test_yearly_series(card):
 
 def test_shipped_targets_cover_c1_to_c10():
     ts = load_targets(DEFAULT_TARGETS)
-    groups = {t.group for t in ts.targets if t.gate}
-    assert groups == {f"C{i}" for i in range(1, 11)}
+    assert {t.group for t in ts.targets} == {f"C{i}" for i in range(1, 11)}
+    # C4 (upfront / headline) is the ratio of the gated C3 and C2 levels, so it is an info row
+    assert {t.group for t in ts.targets if t.gate} == {f"C{i}" for i in range(1, 11)} - {"C4"}
     assert ts.universe["licensor_kind"] == "biotech"
     kinds = {t.kind for t in ts.targets}
     assert kinds == {"level", "ratio", "share", "threshold", "direction"}
@@ -245,6 +246,29 @@ def test_shipped_targets_cover_c1_to_c10():
             assert hi - lo == pytest.approx(0.2)
         if t.kind == "level" and t.band is None:
             assert (lo, hi) == (pytest.approx(0.75 * t.observed), pytest.approx(1.25 * t.observed))
+
+
+def test_shipped_gated_targets_are_independent_facts_with_a_mechanism():
+    """Issue 17: only independent facts gate, and each names the mechanism that should produce it."""
+    ts = load_targets(DEFAULT_TARGETS)
+    gated = {t.id: t for t in ts.gated()}
+    assert len(gated) == 24 and len(ts.targets) == 38
+    for t in gated.values():
+        assert t.mechanism and len(t.mechanism) > 20, t.id
+    # RT23's 149 deals and 10 returned, and CP24's ceiling, gate
+    assert {"C1.deals.2018_2023", "C1.returned.2018_2023", "C1.deals.2018_2019"} <= set(gated)
+    # financing levels read back the funding driver's input
+    assert not [i for i, t in gated.items() if t.metric == "monthly_sum" and t.column == "primary_financing_usd"]
+    # no half-year inside a gated full year of the same measure
+    full_years = {(t.metric, t.column, str(t.where), t.period) for t in gated.values() if t.period
+                  and t.period.isdigit()}
+    halves = [i for i, t in gated.items() if t.period and "-H" in t.period
+              and (t.metric, t.column, str(t.where), t.period.split("-")[0]) in full_years]
+    assert halves == []
+    # no ratio or share that divides two gated levels
+    for info in ("C4.upfront_ratio", "C6.mnc_share.2024", "C1.deals.rise", "C2.headline.2023H1",
+                 "C3.upfront.2023H1", "C9.financing.2021", "C9.financing.2024"):
+        assert info not in gated
 
 
 def test_shipped_targets_compute_on_a_ledger_with_the_documented_columns():

@@ -38,6 +38,11 @@ Method
   ``select_top`` K > 1 the K lowest-loss trials are all rerun on those held-out replications (root
   seed: the experiment's + 1, disjoint from the scenario's seed that ``licsim validate`` reports on) and
   the one passing most targets is kept (``selection.csv``; ties: lower held-out loss).
+* The finished trials also give an ensemble of parameter sets consistent with the targets
+  (``posterior.parquet``, ``identifiability.csv``, ``posterior.png``), accepted by the rule in the
+  experiment's ``posterior:`` section; :mod:`sim.analysis.posterior` documents it. Running the
+  command again with ``--trials`` at or below the finished count rewrites every output, the
+  ensemble included, without running a trial.
 """
 
 from __future__ import annotations
@@ -72,7 +77,8 @@ from sim.analysis.validation import (
 from sim.errors import UserError
 from sim.scenarios.loader import load_yaml_model
 
-__all__ = ["CalibrationResult", "Experiment", "load_experiment", "loss_of", "run_calibration"]
+__all__ = ["CalibrationResult", "Experiment", "check_experiment", "fit_experiment", "load_experiment", "loss_of",
+           "run_calibration"]
 
 
 # ------------------------------------------------------------------------------ experiment
@@ -106,6 +112,39 @@ class LossSpec(_Strict):
     info_weight: float = Field(0.0, ge=0)
 
 
+class BacktestSpec(_Strict):
+    """``backtest:`` in an experiment file: the size of ``licsim backtest``'s fit and forecast.
+
+    Unset fit fields take the experiment's own values; ``--trials`` and ``--replications`` on the
+    command line replace ``trials`` and ``replications`` here."""
+
+    trials: int | None = Field(None, ge=1, le=100000)
+    confirm_replications: int | None = Field(None, ge=0, le=10000)
+    select_top: int | None = Field(None, ge=1, le=100)
+    replications: int = Field(20, ge=1, le=10000)  # forecast replications of the fitted model
+    seed: int | None = Field(None, ge=0)  # forecast root seed (default: the scenario's, as validate's)
+    out: str | None = None  # the record folder (default: results/backtest/<name>_<cutoff>)
+
+
+class PosteriorSpec(_Strict):
+    """``posterior:`` in an experiment file: which trials form the parameter ensemble
+    (:mod:`sim.analysis.posterior` documents the rule)."""
+
+    rule: Literal["quantile", "within"] = "quantile"
+    quantile: float = Field(0.1, gt=0, le=1)  # rule quantile: accept losses up to this quantile
+    tolerance: float | None = Field(None, ge=0)  # rule within: accept losses up to best + tolerance
+    min_sets: int = Field(10, ge=1, le=100000)  # at least this many (the lowest losses), when there are
+    max_sets: int = Field(200, ge=1, le=100000)  # at most this many (the lowest losses)
+
+    @model_validator(mode="after")
+    def _ok(self) -> "PosteriorSpec":
+        if self.rule == "within" and self.tolerance is None:
+            raise ValueError("rule within needs tolerance: the loss above the best that is still accepted")
+        if self.min_sets > self.max_sets:
+            raise ValueError(f"min_sets ({self.min_sets}) must not exceed max_sets ({self.max_sets})")
+        return self
+
+
 class Experiment(_Strict):
     """A calibration experiment file."""
 
@@ -127,6 +166,8 @@ class Experiment(_Strict):
     simulate_until: str | None = Field(None, pattern=r"^\d{4}-\d{2}$")
     out: str | None = None
     loss: LossSpec = LossSpec()
+    backtest: BacktestSpec = BacktestSpec()
+    posterior: PosteriorSpec = PosteriorSpec()
     parameters: dict[str, ParamRange]
 
     @model_validator(mode="after")
@@ -423,21 +464,22 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
 
     ``settings`` replaces top-level fields of the experiment file for this run (the command line's
     ``--method``, ``--sigma0``, ``--replications``): the same free parameters refined another way."""
-    from optuna.trial import TrialState
-    from rich.console import Console
-
-    from sim.experiments.executors import available_cores
-    from sim.scenarios.loader import apply_overrides, load_scenario
-
-    console = console or Console()
     exp = load_experiment(experiment)
     if settings:
         exp = replace(exp, spec=_with_settings(exp, settings))
+    return fit_experiment(exp, load_targets(exp.targets_path), trials=trials, out=out, workers=workers,
+                          fresh=fresh, confirm=confirm, timeout_minutes=timeout_minutes, runner=runner,
+                          console=console)
+
+
+def check_experiment(exp: LoadedExperiment) -> tuple[Any, Any]:
+    """The experiment's scenario as written and as its candidates run (ended at ``simulate_until``),
+    after checking that every free parameter's path exists and both ends of its range are allowed.
+    Writes nothing, so callers can check all their input before they create a folder."""
+    from sim.scenarios.loader import apply_overrides, load_scenario
+
     spec = exp.spec
-    base = load_scenario(exp.scenario_path)
-    targets = load_targets(exp.targets_path)
-    names = list(spec.parameters)
-    full = base
+    full = base = load_scenario(exp.scenario_path)
     if spec.simulate_until:  # the model is causal: months up to the targets do not depend on the end
         base = apply_overrides(base, {"end": spec.simulate_until})
     for name, rng in spec.parameters.items():  # every path exists and both ends are allowed
@@ -447,7 +489,32 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
             except UserError as exc:
                 at = exp.where(["parameters", name]) if exp.where else exp.path
                 raise UserError(f"{at}: parameters.{name}: {exc}") from None
-    out = Path(out) if out is not None else Path(spec.out) if spec.out else Path("results") / "calibration" / spec.name
+    return full, base
+
+
+def default_out(spec: Experiment) -> Path:
+    """Where a calibration writes when neither ``--out`` nor the file says."""
+    return Path(spec.out) if spec.out else Path("results") / "calibration" / spec.name
+
+
+def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | None = None,
+                   out: str | Path | None = None, workers: int | None = None, fresh: bool = False,
+                   confirm: int | None = None, timeout_minutes: float | None = None,
+                   runner: str = DEFAULT_RUNNER, console: Any = None) -> CalibrationResult:
+    """Fit ``exp``'s free parameters to ``targets`` (the calibration proper; ``licsim calibrate`` and
+    ``licsim backtest`` both run it). Only the targets given enter the loss and the selection; the
+    study's fingerprint includes their digest, so a study fitted to other targets is not resumed."""
+    from optuna.trial import TrialState
+    from rich.console import Console
+
+    from sim.experiments.executors import available_cores
+    from sim.scenarios.loader import apply_overrides
+
+    console = console or Console()
+    spec = exp.spec
+    names = list(spec.parameters)
+    full, base = check_experiment(exp)
+    out = Path(out) if out is not None else default_out(spec)
     out.mkdir(parents=True, exist_ok=True)
     total = trials if trials is not None else spec.trials
     workers = workers or available_cores()
@@ -597,7 +664,15 @@ def run_calibration(experiment: str | Path, *, trials: int | None = None, out: s
         print_scorecard(card, console, title=f"trial {pick.number} on {n_confirm} selection replications (root seed "
                                              f"{selection_seed(spec.seed, full.seed)}, not validate's {full.seed})")
         res.confirm = card
-    console.print(f"wrote {out}/best_params.yaml, loss_history.csv, scorecard.csv")
+    from sim.analysis.posterior import write_posterior
+
+    accepted = write_posterior(res.history, exp, out)
+    files = "best_params.yaml, loss_history.csv, scorecard.csv"
+    if accepted is not None:
+        files += ", posterior.parquet, identifiability.csv, posterior.png"
+        console.print(f"parameter ensemble: {accepted[0]} of {len(res.history)} trials accepted (loss <= "
+                      f"{accepted[1]:.4g}; rule: posterior in {exp.path})")
+    console.print(f"wrote {out}/{files}")
     return res
 
 

@@ -703,8 +703,14 @@ def _inputs_of(sc_a: Any, sc_b: Any) -> list[tuple[str, Any, Any]] | None:
 def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None = None, workers: int | None = None,
                    out: Path | None = None, window: str | None = None, runner: str = DEFAULT_RUNNER,
                    console: Any = None, universe: Mapping[str, Any] | None = None,
-                   manifest: Mapping[str, Any] | None = None) -> ComparisonResult:
-    """Run A and B on the same seeds, print the paired comparison, write the outputs (atomically)."""
+                   manifest: Mapping[str, Any] | None = None, posterior: Any = None) -> ComparisonResult:
+    """Run A and B on the same seeds, print the paired comparison, write the outputs (atomically).
+
+    With ``posterior`` (:class:`sim.analysis.posterior.Posterior`), replication r of A and of B
+    both run with the parameter set seed r draws (a parameter A and B set differently keeps each
+    one's value), so the intervals cover parameter uncertainty as well as seed noise."""
+    from sim.analysis.posterior import differing, posterior_jobs
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -721,7 +727,17 @@ def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None 
                         "choose a new or empty folder")
     root = int(seed if seed is not None else getattr(sc_a, "seed", 0))
     seeds = replication_seeds(root, replications)
-    jobs = [(sc_a, s, r) for r, s in enumerate(seeds)] + [(sc_b, s, r) for r, s in enumerate(seeds)]
+    own = differing(sc_a, sc_b, posterior.params) if posterior is not None else []
+    jobs_a, draws = posterior_jobs(sc_a, seeds, posterior, skip=own)
+    jobs_b, _ = posterior_jobs(sc_b, seeds, posterior, skip=own)  # the same draws: the pairing holds
+    jobs = jobs_a + jobs_b
+    if posterior is None:
+        intervals = "seed noise only (the scenarios' parameters as written)"
+    else:
+        intervals = (f"seed noise and parameter uncertainty (one of {len(posterior)} parameter sets of "
+                     f"{posterior.path} per replication, the same for A and B"
+                     + (f"; {', '.join(own)} kept as each scenario sets it" if own else "") + ")")
+    console.print(f"intervals cover {intervals}")
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -752,7 +768,9 @@ def run_comparison(sc_a: Any, sc_b: Any, replications: int, *, seed: int | None 
                 "replications": replications, "root_seed": root, "seeds": seeds,
                 "window": win.label, "window_rule": "given" if win_override else "first year the runs differ",
                 "inputs_changed": [{"input": k, "a": va, "b": vb} for k, va, vb in inputs or []],
-                "universe": universe, "elapsed_s": round(elapsed, 2),
+                "universe": universe, "elapsed_s": round(elapsed, 2), "intervals_cover": intervals,
+                **({"posterior": posterior.describe(), "posterior_draws": draws, "posterior_kept": own}
+                   if posterior is not None else {}),
                 "files": ["comparison.csv", "compare.png", f"a_{la}/", f"b_{lb}/"],
             }, tmp / "manifest.json")
         console.print(f"wrote {out}/comparison.csv, compare.png ({elapsed:.0f} s)")

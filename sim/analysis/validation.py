@@ -1089,8 +1089,14 @@ class ValidationResult:
 
 def run_validation(scenario: Any, targets: TargetSet, replications: int, *, seed: int | None = None,
                    workers: int | None = None, runner: str = DEFAULT_RUNNER, out: Path | None = None,
-                   console: Any = None, manifest: Mapping[str, Any] | None = None) -> ValidationResult:
-    """Run, score, print and (when ``out`` is given) write ``validation.csv``, the figure and friends."""
+                   console: Any = None, manifest: Mapping[str, Any] | None = None,
+                   posterior: Any = None) -> ValidationResult:
+    """Run, score, print and (when ``out`` is given) write ``validation.csv``, the figure and friends.
+
+    With ``posterior`` (:class:`sim.analysis.posterior.Posterior`), replication r runs with the
+    parameter set its seed draws, so the intervals cover parameter uncertainty as well as seed noise."""
+    from sim.analysis.posterior import posterior_jobs
+
     import time
 
     from rich.console import Console
@@ -1102,12 +1108,15 @@ def run_validation(scenario: Any, targets: TargetSet, replications: int, *, seed
     root = int(seed if seed is not None else getattr(scenario, "seed", 0))
     seeds = replication_seeds(root, replications)
     name = getattr(scenario, "name", "scenario")
+    jobs, draws = posterior_jobs(scenario, seeds, posterior)
+    if posterior is not None:
+        console.print(f"parameters: one of {len(posterior)} sets of {posterior.path} per replication (drawn by its "
+                      "seed); the 90% intervals cover seed noise and parameter uncertainty")
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(f"{name}: replications", total=len(seeds))
-        outputs = map_replications(scenario, seeds, workers, runner=runner,
-                                   on_done=lambda i, _: progress.advance(task))
+        outputs = map_runs(jobs, workers, runner=runner, on_done=lambda i, _: progress.advance(task))
     elapsed = time.perf_counter() - t0
     runs = prepare_runs(outputs, targets.universe)
     card = evaluate(targets, runs)
@@ -1124,6 +1133,7 @@ def run_validation(scenario: Any, targets: TargetSet, replications: int, *, seed
             "command": "validate", "scenario": name, **(dict(manifest or {})), "targets": targets.path,
             "targets_digest": targets.digest, "replications": replications, "root_seed": root, "seeds": seeds,
             "passed": card.passed, "summary": card.summary(), "elapsed_s": round(elapsed, 2),
+            **({"posterior": posterior.describe(), "posterior_draws": draws} if posterior is not None else {}),
             "files": ["validation.csv", "replications.csv", "yearly.csv", "validation.png"],
         }, out / "manifest.json")
         console.print(f"wrote {out}/validation.csv, validation.png ({elapsed:.0f} s)")

@@ -55,8 +55,12 @@ class BatchResult:
         return self.total - self.ok - self.failed
 
 
-def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray | None = None) -> Iterator[Task]:
-    """Tasks in the fixed run order, skipping those marked ``done`` (indexed by run number)."""
+def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray | None = None,
+               posterior: Any = None) -> Iterator[Task]:
+    """Tasks in the fixed run order, skipping those marked ``done`` (indexed by run number).
+
+    With ``posterior`` (:class:`sim.analysis.posterior.Posterior`), each run first takes the
+    parameter set its seed draws; the design point's own values win where both set a path."""
     scenario_json = loaded.scenario_json()
     key = loaded.fingerprint()
     cols = [(p.path, points[p.path].to_numpy()) for p in loaded.params]
@@ -68,7 +72,11 @@ def iter_tasks(loaded: LoadedExperiment, points: pd.DataFrame, done: np.ndarray 
             i = run_index(point, rep, reps)
             if done is not None and done[i]:
                 continue
-            yield Task(point, rep, run_seed(loaded.root_seed, i), params, loaded.outcomes, scenario_json, key,
+            seed = run_seed(loaded.root_seed, i)
+            run_params = params
+            if posterior is not None:
+                run_params = tuple({**posterior.overrides(posterior.draw(seed)), **dict(params)}.items())
+            yield Task(point, rep, seed, run_params, loaded.outcomes, scenario_json, key,
                        "deals" in keeps, "monthly" in keeps)
 
 
@@ -78,23 +86,25 @@ def _py(x: Any) -> Any:
 
 def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
               run_fn: Callable[[Task], Any] = run_model, retry_failed: bool = False, progress: bool = True,
-              console: Any = None, flush_seconds: float = 1.0) -> BatchResult:
+              console: Any = None, flush_seconds: float = 1.0, posterior: Any = None) -> BatchResult:
     """Run the runs of ``loaded`` missing from ``out`` on ``executor`` and store them.
 
     A new folder is prepared beside ``out`` (manifest, experiment, design) and moved into
     place; an existing one must hold this experiment (its manifest). On resume every stored
     file is verified and damaged ones are moved to ``out/damaged/``, their runs run again.
     If the batch stops on an error (a full disk) or an interrupt, the manifest says
-    ``interrupted`` and why, and the same command resumes it.
+    ``interrupted`` and why, and the same command resumes it. With ``posterior``, each run
+    draws a parameter set by its seed (see :func:`iter_tasks`).
     """
     out = Path(out)
     t0 = time.monotonic()
     qualname = _qualname(run_fn)
-    _create(out, loaded, qualname)
+    _create(out, loaded, qualname, posterior.describe() if posterior is not None else None)
     store = RunStore(out, loaded.params, loaded.outcomes, keep=loaded.experiment.keeps(),
                      flush_seconds=flush_seconds)
     with store:
-        manifest = _open_manifest(out, loaded, qualname, console)
+        manifest = _open_manifest(out, loaded, qualname, console,
+                                  posterior.describe() if posterior is not None else None)
         points = _design(out, loaded)
         store.check_schema()
         repaired = store.verify(repair=True)
@@ -120,7 +130,7 @@ def run_batch(loaded: LoadedExperiment, out: str | Path, executor: Executor, *,
         manifest.pop("reason", None)
         _write_json(manifest, out / "manifest.json")
         ran = failed_now = 0
-        tasks = iter_tasks(loaded, points, done)
+        tasks = iter_tasks(loaded, points, done, posterior)
         bar = _Progress(loaded.n_runs, already, store.counts()["failed"], progress, console)
         try:
             with bar:
@@ -175,7 +185,7 @@ def _qualname(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _new_manifest(loaded: LoadedExperiment, run_fn: str) -> dict[str, Any]:
+def _new_manifest(loaded: LoadedExperiment, run_fn: str, posterior: dict[str, Any] | None = None) -> dict[str, Any]:
     exp = loaded.experiment
     return {
         "command": "batch",
@@ -195,6 +205,7 @@ def _new_manifest(loaded: LoadedExperiment, run_fn: str) -> dict[str, Any]:
                        for p in loaded.params],
         "outcomes": list(loaded.outcomes),
         "keep": list(exp.keeps()),
+        "posterior": posterior,  # each run's parameter set: posterior row Posterior.draw(run seed)
         "versions": package_versions(),
         "git": git_info(),
         "created": utc_now(),
@@ -203,24 +214,25 @@ def _new_manifest(loaded: LoadedExperiment, run_fn: str) -> dict[str, Any]:
     }
 
 
-def _write_start_files(folder: Path, loaded: LoadedExperiment, run_fn: str) -> None:
+def _write_start_files(folder: Path, loaded: LoadedExperiment, run_fn: str,
+                       posterior: dict[str, Any] | None = None) -> None:
     """The files a new batch folder starts with: experiment, base scenario, design, manifest (last)."""
     with atomic_path(folder / "experiment.yaml") as tmp:
         tmp.write_bytes(Path(loaded.path).read_bytes())
     with atomic_path(folder / "base_scenario.json") as tmp:
         tmp.write_text(json.dumps(json.loads(loaded.scenario_json()), indent=2) + "\n")
     _design(folder, loaded)
-    _write_json(_new_manifest(loaded, run_fn), folder / "manifest.json")
+    _write_json(_new_manifest(loaded, run_fn, posterior), folder / "manifest.json")
 
 
-def _create(out: Path, loaded: LoadedExperiment, run_fn: str) -> None:
+def _create(out: Path, loaded: LoadedExperiment, run_fn: str, posterior: dict[str, Any] | None = None) -> None:
     """A new batch folder: prepared in a temporary folder beside ``out``, then moved into place."""
     if out.exists() or out.is_symlink():
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        _write_start_files(tmp, loaded, run_fn)
+        _write_start_files(tmp, loaded, run_fn, posterior)
         os.chmod(tmp, dir_mode())
         try:
             os.rename(tmp, out)
@@ -233,7 +245,8 @@ def _create(out: Path, loaded: LoadedExperiment, run_fn: str) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: Any = None) -> dict[str, Any]:
+def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: Any = None,
+                   posterior: dict[str, Any] | None = None) -> dict[str, Any]:
     path = out / "manifest.json"
     fingerprint = loaded.fingerprint()
     if path.exists():
@@ -247,6 +260,11 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
         if manifest.get("fingerprint") != fingerprint:
             raise UserError(f"{out} holds results of a different (or edited) experiment "
                             f"({manifest.get('experiment', {}).get('name', '?')}); use another --out or delete it")
+        had = (manifest.get("posterior") or {}).get("digest")
+        if had != (posterior or {}).get("digest"):  # runs drawn from another ensemble (or none) do not mix
+            was = f"posterior {manifest['posterior']['file']}" if had else "no --posterior"
+            raise UserError(f"{out} holds runs made with {was}; resume with the same --posterior, or use another "
+                            "--out")
         if manifest.get("run_fn", run_fn) != run_fn:
             raise UserError(f"{out} holds results of run function {manifest.get('run_fn')}, not {run_fn}; "
                             "use another --out")
@@ -265,7 +283,7 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
     if visible:
         raise UserError(f"{out}: the folder exists and holds no licsim batch (no manifest.json); use a new or "
                         "empty folder for --out")
-    _write_start_files(out, loaded, run_fn)
+    _write_start_files(out, loaded, run_fn, posterior)
     return json.loads(path.read_text())
 
 

@@ -36,6 +36,9 @@ def register(app: typer.Typer) -> None:
                                              help="module:function to run instead of the model (testing)"),
         flush_seconds: float = typer.Option(1.0, "--flush-seconds", hidden=True, min=0.0,
                                             help="write finished runs to disk at least this often"),
+        posterior: Optional[Path] = typer.Option(None, "--posterior",
+                                                 help="posterior.parquet of licsim calibrate: each run draws a "
+                                                      "parameter set (design values win)"),
     ) -> None:
         """Run an experiment's design points x replications; resume where a stopped batch left off.
 
@@ -65,10 +68,15 @@ def register(app: typer.Typer) -> None:
         from sim.experiments.tasks import resolve_run_fn
         from sim.io import check_output
 
+        from sim.analysis.posterior import check_against, load_posterior
+
         fn = resolve_run_fn(run_fn)
         if scheduler:
             check_scheduler(scheduler)
         loaded = load_experiment(experiment)
+        post = load_posterior(posterior) if posterior is not None else None
+        if post is not None:
+            check_against(post, loaded.scenario, skip=[p.path for p in loaded.params])
         out_dir = out if out is not None else Path("results") / "experiments" / loaded.name
         # before anything runs: a file, or a folder licsim did not write for a batch, is refused
         check_output(out_dir, "batch", resume=True, option="--out" if out is not None else "output folder")
@@ -83,7 +91,7 @@ def register(app: typer.Typer) -> None:
         try:
             with make_executor(workers, scheduler, cluster, max_tasks_per_child) as executor:
                 res = run_batch(loaded, out_dir, executor, run_fn=fn, retry_failed=retry_failed,
-                                progress=progress, console=err, flush_seconds=flush_seconds)
+                                progress=progress, console=err, flush_seconds=flush_seconds, posterior=post)
         except KeyboardInterrupt:
             err.print(f"interrupted; finished runs are saved in {out_dir / 'runs'}; run the same command "
                       "again to resume")

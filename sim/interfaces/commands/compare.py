@@ -31,17 +31,23 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option(
             "--force", help="replace the files of an earlier comparison in the output folder (others are kept)")]
         = False,
+        posterior: Annotated[Optional[Path], typer.Option(
+            "--posterior", metavar="FILE",
+            help="posterior.parquet of licsim calibrate: each replication draws a parameter set "
+                 "(the same for A and B); intervals then cover parameter uncertainty too")] = None,
     ) -> None:
         """Run SCENARIO_A and SCENARIO_B with the same seeds and print what differs.
 
         First the headline (deals, upfronts, headline value, stage mix, biotech survival), then the inputs that differ, then every outcome and the headline by year: A, B, the mean paired difference B - A and the 90% confidence interval of that mean (* where it excludes zero). Writes comparison.csv, compare.png, manifest.json and both sides' runs (a_<A>/, b_<B>/).
         """  # noqa: E501
         from sim.analysis.compare import run_comparison
+        from sim.analysis.posterior import load_posterior
         from sim.interfaces.commands.validate import console
         from sim.scenarios.loader import load_scenario
 
         sc_a = load_scenario(scenario_a)
         sc_b = load_scenario(scenario_b)
+        post = load_posterior(posterior) if posterior is not None else None
         safe = lambda s: re.sub(r"[^A-Za-z0-9_.\-]", "_", s)  # noqa: E731
         out_dir = out if out is not None else Path("results") / f"compare_{safe(sc_a.name)}_vs_{safe(sc_b.name)}"
         from sim.io import check_output
@@ -49,4 +55,5 @@ def register(app: typer.Typer) -> None:
         # before simulating: a folder licsim did not write, or an earlier comparison without --force, is refused
         check_output(out_dir, "compare", force=force, option="--out" if out is not None else "output folder")
         run_comparison(sc_a, sc_b, replications, seed=seed, workers=workers, out=out_dir, window=window,
-                       console=console(), manifest={"a_file": str(scenario_a), "b_file": str(scenario_b)})
+                       console=console(), manifest={"a_file": str(scenario_a), "b_file": str(scenario_b)},
+                       posterior=post)

@@ -25,11 +25,16 @@ def run(
     workers: Optional[int] = workers_option(),
     force: bool = typer.Option(False, "--force", help="replace an earlier run's files in the output folder "
                                                       "(files licsim did not write there are kept)"),
+    posterior: Optional[Path] = typer.Option(None, "--posterior", metavar="FILE",
+                                             help="posterior.parquet of licsim calibrate: each replication draws "
+                                                  "a parameter set"),
 ) -> None:
     """Run SCENARIO; write deals.parquet, monthly.parquet, yearly.csv, manifest.json and charts/."""
+    from sim.analysis.posterior import load_posterior, posterior_jobs
     from sim.scenarios.loader import load_scenario, scenario_to_dict
 
     sc = load_scenario(scenario)
+    post = load_posterior(posterior) if posterior is not None else None
     if replications < 1:
         raise UserError(f"--replications: {replications} is not allowed; use 1 or more")
     if seed is not None and not 0 <= seed <= MAX_SEED:
@@ -52,12 +57,13 @@ def run(
     from sim.analysis.charts import write_run_charts
     from sim.analysis.metrics import yearly_table
     from sim.io import atomic_dir, write_csv, write_json, write_parquet
-    from sim.analysis.validation import map_replications
+    from sim.analysis.validation import map_runs
     from sim.model.run import replication_seeds, simulate
     from sim.provenance import manifest
 
     console = Console(stderr=True)
     seeds = [root] if replications == 1 else replication_seeds(root, replications)
+    jobs, draws = posterior_jobs(sc, seeds, post)  # replication r: the parameter set its seed draws
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=False) as progress:
         if replications == 1:
@@ -65,11 +71,10 @@ def run(
 
             months = month_index(sc.end) - month_index(sc.start) + 1
             task = progress.add_task(f"{sc.name}: months", total=months)
-            results = [simulate(sc, seeds[0], 0, on_month=lambda m: progress.advance(task))]
+            results = [simulate(jobs[0][0], seeds[0], 0, on_month=lambda m: progress.advance(task))]
         else:
             task = progress.add_task(f"{sc.name}: replications", total=replications)
-            results = map_replications(sc, seeds, min(workers, replications),
-                                       on_done=lambda i, r: progress.advance(task))
+            results = map_runs(jobs, min(workers, replications), on_done=lambda i, r: progress.advance(task))
     deals = pd.concat([r.deals for r in results], ignore_index=True)
     monthly = pd.concat([r.monthly for r in results], ignore_index=True)
     yearly = yearly_table(deals, monthly)
@@ -79,7 +84,8 @@ def run(
         write_csv(yearly, tmp / "yearly.csv")
         write_run_charts(yearly, tmp / "charts", title=sc.name)
         write_json(manifest(kind="run", scenario=scenario_to_dict(sc), scenario_file=str(scenario),
-                            root_seed=root, seeds=seeds, replications=replications),
+                            root_seed=root, seeds=seeds, replications=replications,
+                            **({"posterior": post.describe(), "posterior_draws": draws} if post else {})),
                    tmp / "manifest.json")
     print_summary(yearly, sc.name)
     typer.echo(f"outputs: {outdir}/ (deals.parquet, monthly.parquet, yearly.csv, manifest.json)")

@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option(
             "--force", help="replace the files of an earlier validation in the output folder (others are kept)")]
         = False,
+        posterior: Annotated[Optional[Path], typer.Option(
+            "--posterior", metavar="FILE",
+            help="posterior.parquet of licsim calibrate: each replication draws a parameter set")] = None,
     ) -> None:
         """Score SCENARIO against the calibration targets (C1-C10, docs/evidence.md).
 
@@ -51,13 +54,16 @@ def register(app: typer.Typer) -> None:
         from sim.io import check_output, folder_lock
         from sim.scenarios.loader import load_scenario
 
+        from sim.analysis.posterior import load_posterior
+
         sc = load_scenario(scenario)
         ts = load_targets(targets)
+        post = load_posterior(posterior) if posterior is not None else None
         out_dir = out if out is not None else Path("results") / sc.name / "validation"
         check_output(out_dir, "validate", force=force, option="--out" if out is not None else "output folder")
         # an existing folder stays locked while the validation writes into it, as every command's does
         with folder_lock(out_dir) if out_dir.is_dir() else nullcontext():
             res = run_validation(sc, ts, replications, seed=seed, workers=workers, out=out_dir, console=console(),
-                                 manifest={"scenario_file": str(scenario)})
+                                 manifest={"scenario_file": str(scenario)}, posterior=post)
         if not res.scorecard.passed:
             raise typer.Exit(1)
