@@ -128,8 +128,8 @@ def write_figure(fig: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
 
 MANIFEST = "manifest.json"
 #: What each command's manifest says it is (``command`` or, for ``licsim run``, ``kind``).
-KINDS = ("run", "compare", "validate", "batch", "analyze", "calibrate")
-_KIND_NAMES = {"run": "run", "compare": "comparison", "validate": "validation", "batch": "batch experiment",
+KINDS = ("run", "compare", "validate", "batch", "analyze", "calibrate", "backtest")
+_KIND_NAMES = {"backtest": "backtest record", "run": "run", "compare": "comparison", "validate": "validation", "batch": "batch experiment",
                "analyze": "batch analysis", "calibrate": "calibration"}
 #: Largest manifest read to tell what a folder holds (a batch's grows with its sessions).
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024

@@ -145,7 +145,7 @@ def test_compare_refuses_to_overwrite_a_foreign_folder(tmp_path: Path, monkeypat
     (keep / "notes.txt").write_text("precious")
     res = run_cli(monkeypatch, capsys, "compare", tmp_path / "a.yaml", tmp_path / "a.yaml", "-n", 2, "-w", 1,
                   "--out", keep)
-    assert res.returncode == 2 and "licsim did not write it" in res.stderr and res.stderr.count("\n") == 1
+    assert res.returncode == 2 and "manifest.json" in res.stderr and res.stderr.count("\n") == 1
     assert (keep / "notes.txt").read_text() == "precious"
 
 

@@ -7,27 +7,29 @@ from typing import Annotated, Optional
 
 import typer
 
+from sim.interfaces.options import workers_annotation
+
 
 def register(app: typer.Typer) -> None:
     @app.command("backtest")
     def backtest(
         experiment: Annotated[Path, typer.Argument(
-            help="calibration experiment YAML, e.g. experiments/calibration.yaml")],
-        cutoff: Annotated[int, typer.Option("--cutoff", help="last year whose targets the fit may see")],
+            metavar="EXPERIMENT", help="calibration experiment YAML, e.g. experiments/calibration.yaml")],
+        cutoff: Annotated[int, typer.Option("--cutoff", metavar="YEAR",
+                                            help="last year whose targets the fit may see")],
         trials: Annotated[Optional[int], typer.Option(
-            "--trials", help="fit trials (default: the file's backtest.trials, else its trials)")] = None,
+            "--trials", metavar="N", help="fit trials (default: the file's backtest.trials, else its trials)")] = None,
         replications: Annotated[Optional[int], typer.Option(
-            "--replications", "-n", help="forecast replications (default: the file's backtest.replications)")]
+            "--replications", "-n", metavar="N", help="forecast replications (default: the file's backtest.replications)")]
         = None,
         out: Annotated[Optional[Path], typer.Option(
-            "--out", help="record folder (default: backtest.out, else results/backtest/<name>_<YEAR>)")] = None,
+            "--out", metavar="DIR", help="record folder (default: backtest.out, else results/backtest/<name>_<YEAR>)")] = None,
         fit_out: Annotated[Optional[Path], typer.Option(
-            "--fit-out", help="the fit's study folder (default: the calibration's out + _backtest<YEAR>)")] = None,
-        workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1,
-                                                       help="processes (default: all cores)")] = None,
+            "--fit-out", metavar="DIR", help="the fit's study folder (default: the calibration's out + _backtest<YEAR>)")] = None,
+        workers: Annotated[Optional[int], workers_annotation()] = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="discard the fit's earlier trials")] = False,
         timeout: Annotated[Optional[float], typer.Option(
-            "--timeout", min=0.1, help="stop starting new fit trials after this many minutes")] = None,
+            "--timeout", min=0.1, metavar="MINUTES", help="stop starting new fit trials after this many minutes")] = None,
     ) -> None:
         """Fit EXPERIMENT on the targets up to --cutoff, forecast the later ones, and compare with naive forecasts.
 

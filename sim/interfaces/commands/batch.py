@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
                                              help="module:function to run instead of the model (testing)"),
         flush_seconds: float = typer.Option(1.0, "--flush-seconds", hidden=True, min=0.0,
                                             help="write finished runs to disk at least this often"),
-        posterior: Optional[Path] = typer.Option(None, "--posterior",
+        posterior: Optional[Path] = typer.Option(None, "--posterior", metavar="FILE",
                                                  help="posterior.parquet of licsim calibrate: each run draws a "
                                                       "parameter set (design values win)"),
     ) -> None:
