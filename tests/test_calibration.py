@@ -88,7 +88,7 @@ trials: 2
 startup_trials: 2
 simulate_until: 2024-06
 parameters:
-  mnc.hurdle: {{low: 0.05, high: 0.5}}
+  mnc.hurdle: {{low: 0.05, high: 0.7}}
   biotech.round_size_usd: {{low: 6.0e+6, high: 30.0e+6, log: true}}
   population.top_mncs: {{low: 3, high: 6, type: int}}
 """
@@ -145,7 +145,7 @@ def test_calibration_smoke_run_writes_outputs_reproduces_and_resumes(experiment:
     assert res2.best_loss <= res.best_loss
 
     # a changed experiment is refused rather than mixed into the same study
-    experiment.write_text(experiment.read_text().replace("high: 0.5", "high: 0.6"))
+    experiment.write_text(experiment.read_text().replace("high: 0.7", "high: 0.75"))
     with pytest.raises(UserError, match="different experiment .*parameters"):
         run_calibration(experiment, out=out, workers=1, console=quiet)
 
@@ -167,7 +167,7 @@ def test_cmaes_searches_around_the_scenario_and_resumes_where_it_stopped(experim
 
     assert start["mnc.hurdle"] == pytest.approx(load_scenario(tmp_path / "tiny.yaml").mnc.hurdle)
     later = hist.iloc[1:]
-    assert (later["mnc.hurdle"] - start["mnc.hurdle"]).abs().max() <= 5 * 0.05 * (0.5 - 0.05)
+    assert (later["mnc.hurdle"] - start["mnc.hurdle"]).abs().max() <= 5 * 0.05 * (0.7 - 0.05)
     log_step = np.log(later["biotech.round_size_usd"] / start["biotech.round_size_usd"]).abs().max()
     assert log_step <= 5 * 0.05 * np.log(30.0 / 6.0)
     assert later["mnc.hurdle"].nunique() > 1  # it does move

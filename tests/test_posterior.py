@@ -186,7 +186,8 @@ def test_compare_intervals_cover_parameter_uncertainty(tiny_scenario_file: Path,
 
     # two very different markets: A's and B's intervals widen; the table keeps its shape
     wide = load_posterior(write(tmp_path / "wide.parquet", pd.DataFrame(
-        {"mnc.attention": [0.005, 0.15], "mnc.hurdle": [0.1, 0.2], "weight": [1.0, 1.0]})))
+        {"population.biotechs": [20, 200], "mnc.attention": [0.005, 0.15], "mnc.hurdle": [0.1, 0.2],
+         "weight": [1.0, 1.0]})))
     res, text, man = compare(wide, "wide")
     assert "intervals cover seed noise and parameter uncertainty" in text and "the same for A and B" in text
     assert "mnc.hurdle kept as each scenario sets it" in text and man["posterior_kept"] == ["mnc.hurdle"]
