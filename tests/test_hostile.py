@@ -458,7 +458,6 @@ def test_9_a_seed_beyond_64_bits_is_refused_before_simulating(tiny, tmp_path, wh
         one_line_error(res, 2, "--seed")
 
 
-@pytest.mark.xfail(strict=False, reason="model 2.0: a market with no buyers crashes in the model (reshape)")
 def test_9_a_market_with_no_buyers_runs_or_is_refused_in_one_line(tiny, tmp_path):
     bad = tmp_path / "nobuyers.yaml"
     bad.write_text("name: nobuyers\nextends: tiny.yaml\n"
