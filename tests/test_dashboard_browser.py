@@ -157,7 +157,7 @@ def test_page_loads_offline(browser_page):
     t0 = time.monotonic()
     page.goto(server["url"])
     page.get_by_role("button", name="Reset").wait_for()
-    page.locator(".licsim-panel-deals img").wait_for()
+    page.locator(".licsim-panel-deals img").first.wait_for()
     assert "not started" in _month(page)
     assert page.get_by_text("Month: 2018-01").count() >= 1  # the app bar shows the month too
     for label in ("Funding level", "Trust level", "Patent-cliff pressure", "US venture funding", "Seed"):
@@ -285,7 +285,7 @@ def test_comparison_page_renders(browser_page):
     print(f"comparison (2 runs) in {time.monotonic() - t0:.1f} s")
     text = differences.inner_text()
     assert "under B" in text or "differ by less than" in text, text
-    page.locator(".licsim-panel-compare-overlay img").wait_for()
+    page.locator(".licsim-panel-compare-overlay img").first.wait_for()  # a re-render can briefly show two
     page.locator(".licsim-result-a img").first.wait_for()
     page.locator(".licsim-result-b img").first.wait_for()
     _screenshot(page, "dashboard-compare.png")
@@ -336,7 +336,7 @@ def _open_live(browser, server, width: int, height: int):
     context, page, record = _recorded_page(browser, width, height)
     page.goto(server["url"])
     page.get_by_role("button", name="Reset").wait_for()
-    page.locator(".licsim-panel-deals img").wait_for()
+    page.locator(".licsim-panel-deals img").first.wait_for()
     return context, page, record
 
 
