@@ -71,11 +71,11 @@ class AssetTable:
         self.rights = rights
 
     def add(self, rng: np.random.Generator, owners: np.ndarray, stage: np.ndarray, month: int,
-            innovation: float, speed: float, initial: bool = False) -> np.ndarray:
+            innovation: tuple[float, float, float], speed: float, initial: bool = False) -> np.ndarray:
         """Start programmes for ``owners`` at ``stage``; returns their ids.
 
-        ``innovation`` (>= 0, from the ecosystem's experience) tilts novelty odds toward
-        first/best-in-class and raises quality and the odds of a global data package.
+        ``innovation`` (:func:`sim.model.sector.innovation`: novelty tilt, quality shift, log-lift of
+        the odds of a global data package) comes from the ecosystem's experience.
         """
         p = self.p
         k = owners.size

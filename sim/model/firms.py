@@ -34,7 +34,7 @@ class FirmTable:
     """Columns of every firm, indexed by firm id; grows as biotechs are founded."""
 
     INT = {"kind": np.int8, "strategy": np.int8, "rounds": np.int32, "founded": np.int32}
-    FLOAT = ("cash", "burn", "bd_cap", "optimism", "revenue", "licensed_sales", "payable")
+    FLOAT = ("cash", "burn", "bd_cap", "optimism", "revenue", "licensed_sales")
     BOOL = ("alive",)
 
     def __init__(self, capacity: int = 1024):
@@ -69,7 +69,7 @@ class FirmTable:
         self.alive[ids] = True
         self.founded[ids] = month
         self.cash[ids] = cash
-        for name in ("strategy", "rounds", "burn", "revenue", "licensed_sales", "payable"):
+        for name in ("strategy", "rounds", "burn", "revenue", "licensed_sales"):
             getattr(self, name)[ids] = 0
         self.bd_cap[ids] = 1.0
         self.optimism[ids] = 1.0
@@ -122,8 +122,7 @@ class FirmTable:
         if not (amount >= 0 and amount < np.inf):
             raise ValueError(f"money flow {label!r} must be finite and non-negative")
         if amount > self.cash[src] * (1 + 1e-12) + 1e-6:
-            raise Overdraft(f"firm {src} ({Kind(int(self.kind[src])).name}) cannot pay {amount:.6g} USD of {label} "
-                            f"with {self.cash[src]:.6g} USD")
+            self._overdraft(src, amount, label)
         self.cash[src] -= amount
         self.cash[dst] += amount
         self.transfers[label] += amount
@@ -144,8 +143,11 @@ class FirmTable:
         short = need > self.cash[: need.size] * (1 + 1e-12) + 1e-6
         if short.any():
             i = int(np.flatnonzero(short)[0])
-            raise Overdraft(f"firm {i} ({Kind(int(self.kind[i])).name}) cannot pay {need[i]:.6g} USD of {label} "
-                            f"with {self.cash[i]:.6g} USD")
+            self._overdraft(i, need[i], label)
+
+    def _overdraft(self, firm: int, amount: float, label: str) -> None:
+        raise Overdraft(f"firm {firm} ({Kind(int(self.kind[firm])).name}) cannot pay {amount:.6g} USD of {label} "
+                        f"with {self.cash[firm]:.6g} USD")
 
     def expected_total(self) -> float:
         return self.opening_total + sum(self.sources.values()) - sum(self.sinks.values())

@@ -100,6 +100,7 @@ class LicensingMarket(mesa.Model):
         self.ledger = Ledger()
         self.biotech_agents: dict[int, Biotech] = {}
         self.clinical_experience = 0.0
+        self.expiries: list[tuple[int, int, float]] = []  # (month, top-MNC number, sales lost): set by Mnc
         self.china_speed = self.params.development.china_speed
         self._reset_month()
         self.financing_left = 0.0
@@ -204,10 +205,6 @@ class LicensingMarket(mesa.Model):
 
     def biotech_runways(self) -> np.ndarray:
         return self.firms.runway(self.firms.of_kind(BIOTECH))
-
-    @property
-    def buyer_agents(self) -> list:
-        return list(self.buyers.agents)
 
 
 LicensingMarket.PHASES = (

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.biotech import Biotech
 from sim.model.codes import BIOTECH
 
 if TYPE_CHECKING:
@@ -71,8 +72,6 @@ def found(model: "LicensingMarket", count: int, initial: bool) -> np.ndarray:
     optimism = rng.lognormal(0.0, fp.valuation_spread, size=count)
     rows = model.firms.add(int(BIOTECH), count, cash, source=None if initial else "financing",
                            month=model.month, strategy=strategy, bd_cap=bd_cap, optimism=optimism)
-    from sim.model.biotech import Biotech
-
     for r in rows:
         model.biotech_agents[int(r)] = Biotech(model, int(r))
     ids = model.assets.add(rng, rows[owners_rel], stages, model.month, innovation(model), model.china_speed,

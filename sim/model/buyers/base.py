@@ -161,6 +161,10 @@ class Buyer(mesa.Agent):
 
     # ------------------------------------------------------------------ the kind's month
     @classmethod
+    def update_revenue(cls, model: "LicensingMarket", js: np.ndarray) -> None:
+        """Dated changes to the buyers' revenue this month (none by default)."""
+
+    @classmethod
     def budget(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         """This month's allocation to each buyer's BD account (US dollars)."""
         raise NotImplementedError
@@ -176,6 +180,7 @@ class Buyer(mesa.Agent):
         js = model.buyers.of(cls.kind)
         if js.size == 0:
             return
+        cls.update_revenue(model, js)
         f, rows = model.firms, model.buyers.row[js]
         inflow = cls.budget(model, js)
         f.source(rows, inflow, cls.budget_source)

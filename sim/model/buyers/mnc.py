@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from sim.model.codes import INCUBATOR
-from sim.model.buyers.base import Buyer
+from sim.model.buyers.base import GLOBAL, Buyer
 from sim.model.firms import Kind
 from sim.scenarios.schema import STAGES, month_index
 
@@ -79,14 +79,12 @@ class Mnc(Buyer):
         return model.params.mnc.top_deals_per_year
 
     @classmethod
-    def step_kind(cls, model: "LicensingMarket") -> None:
+    def update_revenue(cls, model: "LicensingMarket", js: np.ndarray) -> None:
         # Revenue falls when a named product loses exclusivity (dated, [EV]).
-        js = model.buyers.of(cls.kind)
-        for when, i, sales in getattr(model, "expiries", ()):
+        for when, i, sales in model.expiries:
             if when == model.month_abs and i < js.size and model.month >= 0:
                 row = model.buyers.row[js[i]]
                 model.firms.revenue[row] = max(model.firms.revenue[row] - sales, 0.0)
-        super().step_kind(model)
 
     @classmethod
     def gap(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
@@ -123,8 +121,6 @@ class Mnc(Buyer):
 
     @classmethod
     def deal_type(cls, model, package, distressed, seller_kind, core_healthy_clinical) -> str:
-        from sim.model.buyers.base import GLOBAL
-
         if package == GLOBAL and (distressed or seller_kind == INCUBATOR):
             return "acquisition"
         if core_healthy_clinical and model.rng.random() < model.params.terms.co_development_propensity:
@@ -149,8 +145,8 @@ class MidSizePharma(Mnc):
                 "name": [f"Mid-size pharma {i + 1}" for i in range(count)], "region": regions}
 
     @classmethod
-    def step_kind(cls, model: "LicensingMarket") -> None:
-        Buyer.step_kind.__func__(cls, model)
+    def update_revenue(cls, model: "LicensingMarket", js: np.ndarray) -> None:
+        """Mid-size buyers have no named expiries: their gap is the driver's alone."""
 
     @classmethod
     def deals_per_year(cls, model: "LicensingMarket") -> float:

@@ -53,7 +53,7 @@ def sign(model: "LicensingMarket", talk: dict, price: float, distrusted: float, 
                     and seller_runway >= p.seller.hold_runway_months)
     deal_type = type(buyer).deal_type(model, int(talk["package"]), bool(talk["distressed"]), seller_kind,
                                       healthy_core)
-    share = float(p.terms.upfront_by_stage[stage] * (1.0 - distrusted) ** p.terms.upfront_distrust)
+    share = float(upfront_share(model, stage, distrusted))
     royalty = float(p.terms.royalty_by_stage[stage])
     equity_share = 0.0
     if deal_type == "newco":
