@@ -402,6 +402,7 @@ NON_FINITE = [
     ("assets: {duration_months: {phase1: .nan}}", "assets.duration_months.phase1"),
     ("drivers: {funding: {points: {2021-01: .inf}}}", "drivers.funding.points.2021-01"),
     ("drivers: {trust: {shocks: [{at: 2021-02, change: .nan}]}}", "drivers.trust.shocks.0.change"),
+    ("drivers: {funding: {constant: .inf}}", "drivers.funding.constant"),
     ("assets: {area_mix: {oncology: .nan}}", "assets.area_mix.oncology"),
     ("assets: {novelty_value: {first_in_class: .inf}}", "assets.novelty_value.first_in_class"),
     ("assets: {peak_sales_usd: {immunology: 1.0e999}}", "assets.peak_sales_usd.immunology"),
@@ -413,6 +414,14 @@ def test_7_non_finite_numbers_in_a_scenario_are_refused(tiny, tmp_path, line, fi
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"name: bad\nextends: tiny.yaml\n{line}\n")
     one_line_error(cli("run", bad, "--out", tmp_path / "o", "--workers", 1), 2, "bad.yaml:3:", field, "finite")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_constant_driver_out_of_its_range_is_refused(tiny, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nextends: tiny.yaml\ndrivers: {trust: {constant: 1.5}}\n")
+    one_line_error(cli("run", bad, "--out", tmp_path / "o", "--workers", 1), 2, "bad.yaml", "drivers.trust",
+                   "constant = 1.5 is out of range; allowed 0 to 1")
     assert not (tmp_path / "o").exists()
 
 

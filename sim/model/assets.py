@@ -155,7 +155,9 @@ class AssetTable:
         return self.pos_to_approval(ids) * self.peak_sales(ids) * p.product_value_multiple * disc
 
     def territory_share(self, masks: np.ndarray) -> np.ndarray:
-        return masks.astype(float) @ self.p.region_share
+        # A row sum, not a matrix product: BLAS rounds by the array's shape, and a package must be
+        # worth the same bits whichever other packages are valued with it.
+        return np.where(masks, self.p.region_share, 0.0).sum(axis=1)
 
     def package_value(self, ids: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """Risk-adjusted value of each rights package: world value x its territories' share."""

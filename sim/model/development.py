@@ -69,14 +69,15 @@ def develop(model: "LicensingMarket") -> None:
     a.paused[:n] = active & ~running & ~cleared
     a.progress[:n][running] += 1.0
     due = np.flatnonzero(running & (a.progress[:n] >= a.duration[:n]))
-    ok = model.rng.random(due.size) < a.success_prob(due)
+    odds = a.success_prob(due)
+    ok = model.rng.random(due.size) < odds
     up, down = due[ok], due[~ok]
     # A success whose next stage its owner cannot fund (or which it is licensing out) waits at the gate.
     wait = biotech.gated(model, up) if up.size else np.zeros(0, bool)
     a.read_out[up[wait]] = True
     a.paused[up[wait]] = True
     move = np.concatenate([up[~wait], clear])
-    record_readouts(model, up, down)
+    record_readouts(model, up, down, odds[ok], odds[~ok])
     a.status[down] = FAILED
     a.in_talks[down] = False
     a.stage[move] += 1
@@ -87,13 +88,18 @@ def develop(model: "LicensingMarket") -> None:
     contracts.on_failure(model, down)
 
 
-def record_readouts(model: "LicensingMarket", up: np.ndarray, down: np.ndarray) -> None:
-    """Clinical experience (phase 2 on) and the global track record of licensed China programmes."""
+def record_readouts(model: "LicensingMarket", up: np.ndarray, down: np.ndarray, p_up: np.ndarray,
+                    p_down: np.ndarray) -> None:
+    """Clinical experience (phase 2 on) and the global track record of licensed China programmes:
+    each readout abroad counts by how far it beat (or fell short of) the odds it had."""
     a, f = model.assets, model.firms
-    late_up, late_down = up[a.stage[up] >= PHASE2], down[a.stage[down] >= PHASE2]
-    model.clinical_experience += float(late_up.size + late_down.size)
+    late_up, late_down = a.stage[up] >= PHASE2, a.stage[down] >= PHASE2
+    s = model.params.sector
+    model.clinical_experience = (model.clinical_experience * (1.0 - 1.0 / s.experience_memory_months)
+                                 + float(late_up.sum() + late_down.sum()))
 
-    def abroad(ids: np.ndarray) -> int:
-        return int(((f.kind[a.originator[ids]] == BIOTECH) & (f.kind[a.developer[ids]] != BIOTECH)).sum())
+    def abroad(ids: np.ndarray, late: np.ndarray) -> np.ndarray:
+        return late & (f.kind[a.originator[ids]] == BIOTECH) & (f.kind[a.developer[ids]] != BIOTECH)
 
-    model.beliefs.record_readouts(abroad(late_up), abroad(late_down))
+    model.beliefs.record_readouts(float((1.0 - p_up[abroad(up, late_up)]).sum()),
+                                  float(p_down[abroad(down, late_down)].sum()))

@@ -1,7 +1,7 @@
 """Exogenous drivers: the funding climate, trust, patent-cliff pressure, US venture money.
 
 Design notes: a driver is a piecewise-linear series through dated points, held flat
-before the first and after the last point, times ``scale``, plus dated additive shocks
+before the first and after the last point (or one ``constant`` level), times ``scale``, plus dated additive shocks
 (ramped in linearly, optionally fading out). Everything is precomputed once per run as
 one array over the simulated months, so the market reads a driver with an index.
 
@@ -25,7 +25,8 @@ def driver_series(driver: Driver, start: str, n_months: int) -> np.ndarray:
     keys = sorted(driver.points, key=month_index)
     xp = np.array([month_index(k) for k in keys], dtype=np.float64)
     fp = np.array([driver.points[k] for k in keys], dtype=np.float64)
-    values = np.interp(t, xp, fp) * driver.scale
+    level = np.full(n_months, driver.constant) if driver.constant is not None else np.interp(t, xp, fp)
+    values = level * driver.scale
     for shock in driver.shocks:
         t0 = month_index(shock.at)
         ramp = shock.ramp_months

@@ -14,10 +14,13 @@ Design notes:
 - Trust. A licensee's expectation of trust adapts with memory M_trust; a fall of trust below it
   is a shock that returns licences on China-only data (regulatory change, ARC25).
 - Track record. Readouts of licensed China-originated programmes run abroad (phase 2 or later)
-  accumulate with exponential memory: R_t = R * (1 - 1/M) + successes - w * failures. Trust
-  in China data is the driver plus gain * tanh(R_t / scale): global approvals and positive
-  global trials raise it, failures lower it (RT23, ARC25: 2024 first-in-class deals broke the
-  "trust threshold" on the back of such results).
+  count as surprises against the odds each had (p): a success adds 1 - p, a failure takes
+  w * p. They accumulate with exponential memory: R_t = R * (1 - 1/M) + sum(surprises). Trust
+  in China data is the driver plus gain * tanh(R_t / scale): global approvals and trials that
+  beat their odds raise it, failures lower it (RT23, ARC25: 2024 first-in-class deals broke the
+  "trust threshold" on the back of such results). A phase 2 that fails as often as phase 2s
+  fail is no news: with w = 1 the record has mean zero when China's programmes do as well
+  abroad as their odds say, so trust does not drift as readouts accumulate.
 """
 
 from __future__ import annotations
@@ -66,9 +69,10 @@ class Beliefs:
         return cls(funding=FundingExpectation(e.funding_memory_months, e.funding_trend_months, funding),
                    trust_memory=e.trust_memory_months, trust_params=t, expected_trust=trust, trust=trust)
 
-    def record_readouts(self, successes: int, failures: int) -> None:
+    def record_readouts(self, good_news: float, bad_news: float) -> None:
+        """Add this month's surprises: sum of (1 - p) over successes and of p over failures."""
         p = self.trust_params
-        self.record = self.record * (1.0 - 1.0 / p.memory_months) + successes - p.failure_weight * failures
+        self.record = self.record * (1.0 - 1.0 / p.memory_months) + good_news - p.failure_weight * bad_news
 
     def update(self, funding: float, trust_driver: float) -> None:
         """Observe this month's drivers; the trust expectation lags the trust now."""

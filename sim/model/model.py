@@ -90,6 +90,7 @@ class LicensingMarket(mesa.Model):
         self.paths = DriverPaths.build(scenario.drivers, scenario.start, self.n_months)
         # Month number of the step in progress: 0 is the scenario's start; burn-in months are negative.
         self.month = -1 - self.params.warmup_months
+        self._date_of: tuple[int, pd.Timestamp | None] = (-1, None)
         self.drivers_now = self.paths.at(0)
         self.beliefs = Beliefs.start(self.params.expectations, self.params.trust, self.drivers_now["funding"],
                                      self.drivers_now["trust"])
@@ -187,9 +188,11 @@ class LicensingMarket(mesa.Model):
 
     @property
     def date(self) -> pd.Timestamp:
-        """First day of the month being simulated."""
+        """First day of the month being simulated (made once a month: it is read at every signing)."""
         m = self.month_abs
-        return pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1)
+        if self._date_of[0] != m:
+            self._date_of = (m, pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1))
+        return self._date_of[1]
 
     # ----------------------------------------------------------------------- outputs
     def monthly_frame(self) -> pd.DataFrame:

@@ -69,6 +69,7 @@ class SectorParams:
     discovery_funding_elasticity: float
     learning_rate: float
     experience_scale: float
+    experience_memory_months: float
     learning_quality: float
     learning_speed: float
     learning_global_data: float
@@ -276,7 +277,8 @@ class Params:
             initial_stage_mix=_norm(_by(a.initial_stage_mix, STAGES)), entry_per_year=s.entry_per_year,
             entry_funding_elasticity=s.entry_funding_elasticity,            entry_lag_months=s.entry_lag_months, entrant_phase1_share=s.entrant_phase1_share,
             discovery_per_year=s.discovery_per_year, discovery_funding_elasticity=s.discovery_funding_elasticity,
-            learning_rate=s.learning_rate, experience_scale=s.experience_scale, learning_quality=s.learning_quality,
+            learning_rate=s.learning_rate, experience_scale=s.experience_scale,
+            experience_memory_months=s.experience_memory_months, learning_quality=s.learning_quality,
             learning_speed=s.learning_speed, learning_global_data=s.learning_global_data,
         )
         finance = FinanceParams(

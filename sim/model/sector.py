@@ -10,8 +10,10 @@ Design notes:
   programmes at discovery_per_year * funding^elasticity a year.
 - Learning. The ecosystem learns from its clinical readouts (phase 2 on), with diminishing
   returns: innovation I = learning_rate * E / (E + scale) approaches learning_rate as the
-  experience E accumulates (a mature ecosystem stops improving by experience alone, so a market
-  under constant drivers can settle). New programmes' novelty odds tilt by
+  experience E accumulates. Experience also fades, E_t = E * (1 - 1/M) + readouts (know-how
+  leaves with people; Argote et al. 1990), so under constant drivers it settles at M times the
+  readouts a month, and so does innovation: without forgetting, E grows without bound and
+  the sector's quality, approvals and population creep up for decades. New programmes' novelty odds tilt by
   e^(I * (1.5 - rank)) toward first/best-in-class, their mean quality rises by
   learning_quality * I, the chance of a global data package by e^(learning_global_data * I),
   and China-run development speeds up by e^(-learning_speed * I) (ARC25: early clinical work

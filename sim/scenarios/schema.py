@@ -131,6 +131,9 @@ class Driver(Strict):
     points: dict[YearMonth, float] = P(..., "dated values; between them linear, after the last held flat", unit="index")
     scale: float = P(1.0, "multiplier applied to every point (for experiments)", unit="x", ge=0.0, le=100.0)
     shocks: list[Shock] = P([], "dated shocks added on top of the series")
+    constant: float | None = P(None, "hold the driver at this one level every month instead of following its "
+                                  "points (so a scenario that extends another can hold a driver flat); scale and "
+                                  "shocks still apply", unit="index")
 
     lower: ClassVar[float] = 0.0
     upper: ClassVar[float] = float("inf")
@@ -144,6 +147,8 @@ class Driver(Strict):
                 raise ValueError(
                     f"point {key} = {value} is out of range; allowed {self.lower:g} to {self.upper:g}"
                 )
+        if self.constant is not None and not (self.lower <= self.constant <= self.upper):
+            raise ValueError(f"constant = {self.constant} is out of range; allowed {self.lower:g} to {self.upper:g}")
         return self
 
 
@@ -359,6 +364,10 @@ class Sector(Strict):
                              unit="per log-unit", source="assumption", ge=0.0, le=3.0)
     experience_scale: float = P(300.0, "clinical readouts (phase 2 or later) at which half of learning_rate is reached",
                                 unit="readouts", ge=1.0, le=1e5)
+    experience_memory_months: float = P(120.0, "months over which clinical experience fades (exponential memory): "
+                                        "know-how leaves with people and teams, so experience, and learning with it, "
+                                        "settles when readouts do (organisational forgetting, Argote, Beckman and "
+                                        "Epple 1990)", unit="months", ge=1.0, le=1200)
     learning_quality: float = P(0.3, "rise of new programmes' mean latent quality per unit of innovation",
                                 unit="sd per unit", ge=0.0, le=2.0)
     learning_speed: float = P(0.1, "fall of China-run development time per unit of innovation (log)",
@@ -685,11 +694,13 @@ class Trust(Strict):
     track_record_gain: float = P(0.1, "most that a long record of global successes (or failures) of licensed "
                                  "China-originated programmes adds to (takes from) trust", unit="trust units",
                                  source="fitted", ge=0.0, le=0.3)
-    track_record_scale: float = P(20.0, "net global readouts (successes minus failures, phase 2 or later, run by "
-                                  "licensees) that move the record by tanh(1)", unit="readouts", ge=1.0, le=1e4)
+    track_record_scale: float = P(20.0, "net surprise of global readouts (phase 2 or later, run by licensees; a "
+                                  "success counts 1 - its odds, a failure minus its odds) that moves the record "
+                                  "by tanh(1)", unit="readouts", ge=0.1, le=1e4)
     track_record_memory_months: float = P(60.0, "months over which the record fades (exponential memory)",
                                           unit="months", ge=1.0, le=600)
-    failure_weight: float = P(1.0, "weight of a failed global readout relative to a success", unit="x", ge=0.0,
+    failure_weight: float = P(1.0, "weight of a failed global readout's surprise relative to a success's (1 = "
+                              "an expected failure is no news on average)", unit="x", ge=0.0,
                               le=5.0)
 
 

@@ -34,7 +34,9 @@ def show(value: Any) -> str:
     """A parameter value in a few characters: drivers and tables are summarised."""
     if isinstance(value, dict) and "points" in value and "scale" in value:
         shocks = len(value.get("shocks") or [])
-        return (f"{len(value['points'])} points, x{value['scale']:g}"
+        path = (f"constant {value['constant']:g}" if value.get("constant") is not None
+                else f"{len(value['points'])} points")
+        return (f"{path}, x{value['scale']:g}"
                 + (f", {shocks} shock{'s' if shocks > 1 else ''}" if shocks else ""))
     if isinstance(value, dict):
         return ", ".join(f"{k} {show(v)}" for k, v in value.items())

@@ -43,6 +43,29 @@ PACKAGES = ["global", "ex_china", "us_eu_jp", "regional"]
 GLOBAL, EX_CHINA, USEUJP, REGIONAL = range(4)
 
 
+
+def bernoulli_cells(rng: np.random.Generator, rows: int, cols: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """The (row, column) cells of a rows x cols grid, each taken independently with probability p,
+    in row-major order. Drawn as geometric gaps between taken cells, so the cost follows the
+    cells taken, not the grid (a dense draw when p is large)."""
+    size = rows * cols
+    if size == 0 or p <= 0.0:
+        flat = np.zeros(0, np.int64)
+    elif p >= 0.2:
+        flat = np.flatnonzero(rng.random(size) < p)
+    else:
+        chunks, last = [], -1
+        while last < size:
+            expect = (size - last) * p
+            gaps = rng.geometric(p, size=int(expect + 4.0 * np.sqrt(expect) + 16))
+            cells = last + np.cumsum(np.minimum(gaps, size + 1))  # a gap past the end ends it (no overflow)
+            chunks.append(cells)
+            last = int(cells[-1])
+        flat = np.concatenate(chunks)
+        flat = flat[flat < size]
+    return flat // cols, flat % cols
+
+
 class BuyerTable:
     """Columns of every buyer, indexed by buyer number j (the order of creation)."""
 
@@ -216,16 +239,26 @@ class Buyer(mesa.Agent):
         raise NotImplementedError
 
     @classmethod
-    def screen(cls, model: "LicensingMarket", offers: "Offers", js: np.ndarray) -> np.ndarray:
-        """(offers, buyers) which pairs its BD teams look at closely this month."""
+    def screen(cls, model: "LicensingMarket", offers: "Offers", js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (offer row, buyer position in ``js``) pairs its BD teams look at closely this month.
+
+        Each pair is looked at with probability attention x (1 in focus, ``scouting`` outside) x
+        search effort, independently. Most pairs are not, so the pairs are drawn sparsely: cells
+        at the highest of these probabilities, then thinned to each pair's own (the same law as
+        one uniform draw per pair, at a cost in the pairs drawn rather than in offers x buyers).
+        """
         v, a = model.params.valuation, model.assets
-        area = a.area[offers.asset]
-        focus = model.buyers.focus[js][:, area].T
-        attention = v.attention * np.where(focus, 1.0, v.scouting) * cls.search_effort(model, js)[None, :]
-        seen = model.rng.random(focus.shape) < attention
-        seen &= cls.packages[offers.package][:, None]
-        seen &= offers.seller[:, None] != model.buyers.row[js][None, :]
-        return seen
+        effort = v.attention * cls.search_effort(model, js)
+        top = min(effort.max(initial=0.0) * max(1.0, v.scouting), 1.0)
+        o, k = bernoulli_cells(model.rng, offers.size, js.size, top)
+        if o.size == 0:
+            return o, k
+        focus = model.buyers.focus[js[k], a.area[offers.asset[o]]]
+        attention = effort[k] * np.where(focus, 1.0, v.scouting)
+        keep = model.rng.random(o.size) * top < attention
+        keep &= cls.packages[offers.package[o]]
+        keep &= offers.seller[o] != model.buyers.row[js[k]]
+        return o[keep], k[keep]
 
     @classmethod
     def value(cls, model: "LicensingMarket", offers: "Offers", o: np.ndarray, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,8 +284,7 @@ class Buyer(mesa.Agent):
 
         if js.size == 0 or offers.size == 0:
             return Bids.empty()
-        seen = cls.screen(model, offers, js)
-        o, k = np.nonzero(seen)
+        o, k = cls.screen(model, offers, js)
         if o.size == 0:
             return Bids.empty()
         jj = js[k]

@@ -58,9 +58,10 @@ class RegionalLicensee(Buyer):
         return model.params.regional.data_reliance
 
     @classmethod
-    def screen(cls, model: "LicensingMarket", offers: "Offers", js: np.ndarray) -> np.ndarray:
-        seen = super().screen(model, offers, js)
-        return seen & (offers.region[:, None] == model.buyers.home[js][None, :])
+    def screen(cls, model: "LicensingMarket", offers: "Offers", js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        o, k = super().screen(model, offers, js)
+        home = offers.region[o] == model.buyers.home[js[k]]
+        return o[home], k[home]
 
     @classmethod
     def value(cls, model, offers, o, js):

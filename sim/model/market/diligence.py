@@ -107,19 +107,18 @@ def close_talks(model: "LicensingMarket") -> None:
     if idx.size == 0:
         return
     kinds = model.buyers.kind[d["buyer"][idx]]
+    value_now = a.package_value(d["asset"][idx], d["mask"][idx])
     distrusted, basis_now = np.zeros(idx.size), np.zeros(idx.size)
     for code in np.unique(kinds):
         sel = kinds == code
         cls = KIND_CLASS[int(code)]
         assets, js = d["asset"][idx[sel]], d["buyer"][idx[sel]]
         distrusted[sel] = distrust(model, cls, assets, js)
-        package = a.package_value(assets, d["mask"][idx[sel]])
-        basis_now[sel] = package * climate(model, cls, assets, js)
+        basis_now[sel] = value_now[sel] * climate(model, cls, assets, js)
     p = model.params
     failed = model.rng.random(idx.size) < p.diligence.fail + p.diligence.distrust_fail * distrusted
     reading = np.exp(-0.5 * model.rng.normal(0.0, p.valuation.quality_noise, idx.size))
     true_value = d["value"][idx] * basis_now / np.maximum(d["basis"][idx], 1e-12) * reading
-    value_now = a.package_value(d["asset"][idx], d["mask"][idx])
     ask = asks(model, d["asset"][idx], d["seller"][idx], value_now)
     agreed = ~failed & ((1.0 - p.valuation.hurdle) * true_value >= ask)
     price = np.minimum(true_value, np.maximum(ask + p.valuation.seller_power * (true_value - ask), d["rival"][idx]))
