@@ -480,6 +480,11 @@ def check_experiment(exp: LoadedExperiment) -> tuple[Any, Any]:
 
     spec = exp.spec
     full = base = load_scenario(exp.scenario_path)
+    if full.parameters is not None:  # its runs would ignore the ensemble: say so instead
+        at = exp.where(["scenario"]) if exp.where else exp.path
+        raise UserError(f"{at}: scenario: {exp.scenario_path} refers to a parameter ensemble (parameters: "
+                        f"{full.parameters}); a calibration fits one value per parameter: allowed a scenario "
+                        "without one (the one it extends, or one that sets parameters: null)")
     if spec.simulate_until:  # the model is causal: months up to the targets do not depend on the end
         base = apply_overrides(base, {"end": spec.simulate_until})
     for name, rng in spec.parameters.items():  # every path exists and both ends are allowed

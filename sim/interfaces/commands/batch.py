@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
                                             help="write finished runs to disk at least this often"),
         posterior: Optional[Path] = typer.Option(None, "--posterior", metavar="FILE",
                                                  help="posterior.parquet of licsim calibrate: each run draws a "
-                                                      "parameter set (design values win)"),
+                                                      "parameter set (design values win); overrides the base "
+                                                      "scenario's parameters:"),
     ) -> None:
         """Run an experiment's design points x replications; resume where a stopped batch left off.
 
@@ -68,13 +69,13 @@ def register(app: typer.Typer) -> None:
         from sim.experiments.tasks import resolve_run_fn
         from sim.io import check_output
 
-        from sim.analysis.posterior import check_against, load_posterior
+        from sim.analysis.posterior import check_against, ensemble
 
         fn = resolve_run_fn(run_fn)
         if scheduler:
             check_scheduler(scheduler)
         loaded = load_experiment(experiment)
-        post = load_posterior(posterior) if posterior is not None else None
+        post = ensemble(loaded.scenario, posterior)
         if post is not None:
             check_against(post, loaded.scenario, skip=[p.path for p in loaded.params])
         out_dir = out if out is not None else Path("results") / "experiments" / loaded.name
