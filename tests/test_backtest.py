@@ -206,7 +206,9 @@ def test_backtest_cli_bad_input_is_one_line_and_writes_nothing(experiment: Path,
     (user / "notes.txt").write_text("keep")
     for args, message in ((("--cutoff", 2030), "--cutoff 2030: allowed 2019 to 2024"),
                           (("--cutoff", 2022, "--out", user), "holds files licsim backtest did not write"),
-                          (("--cutoff", 2022, "--trials", 0), "--trials 0: allowed 1 to 100000")):
+                          (("--cutoff", 2022, "--trials", 0), "--trials 0: allowed 1 to 100000"),
+                          (("--cutoff", 2022, "--cluster", "remote"), "--cluster 'remote': only 'local'"),
+                          (("--cutoff", 2022, "--scheduler", "nowhere"), "--scheduler 'nowhere': not a scheduler")):
         bad = run_cli(monkeypatch, capsys, "backtest", experiment, *args, "--fit-out", tmp_path / "fit")
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr

@@ -265,3 +265,38 @@ def test_the_fitted_parameters_are_the_calibrations_free_ones_and_licsim_params_
     fitted = {r["path"] for r in parameter_table() if r["source"] == "fitted"}
     assert fitted == set(exp.spec.parameters) and len(fitted) <= 15
     assert all(len(rng.note) > 20 for rng in exp.spec.parameters.values())
+
+
+def test_candidates_give_the_same_trials_in_this_process_and_on_dask(experiment: Path, tmp_path: Path):
+    """Issue 17: calibrate runs candidates on batch's executors (--cluster local, --scheduler) and the
+    result does not depend on the executor or the number of workers: every trial, loss, held-out
+    selection and the ensemble are the same, here with two candidates asked at a time."""
+    from rich.console import Console
+
+    experiment.write_text(experiment.read_text() + "batch: 2\nselect_top: 2\nconfirm_replications: 1\n")
+    quiet = Console(file=open("/dev/null", "w"), width=200)
+    here = run_calibration(experiment, out=tmp_path / "here", workers=1, console=quiet)
+    dask = run_calibration(experiment, out=tmp_path / "dask", workers=2, cluster="local", console=quiet)
+    timing = ["duration_s", "finished"]
+    a, b = (pd.read_csv(tmp_path / d / "loss_history.csv").drop(columns=timing) for d in ("here", "dask"))
+    assert list(a["trial"]) == [0, 1] and a["loss"].nunique() == 2
+    pd.testing.assert_frame_equal(a, b)
+    for name in ("selection.csv", "scorecard.csv", "scorecard_confirm.csv", "identifiability.csv"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "here" / "posterior.parquet"),
+                                  pd.read_parquet(tmp_path / "dask" / "posterior.parquet"))
+    assert (here.best_trial, here.best_params) == (dask.best_trial, dask.best_params)
+
+
+def test_calibrate_executor_options_are_batchs_and_bad_ones_write_nothing(experiment: Path, tmp_path: Path,
+                                                                          monkeypatch, capsys):
+    from test_validation import run_cli
+
+    for args, message in ((("--cluster", "remote"), "--cluster 'remote': only 'local'"),
+                          (("--cluster", "local", "--scheduler", "tcp://127.0.0.1:1"), "give --scheduler or --cluster"),
+                          (("--scheduler", "not an address"), "--scheduler 'not an address': not a scheduler")):
+        for command in ("calibrate", "batch"):
+            target = experiment if command == "calibrate" else ROOT / "experiments" / "smoke.yaml"
+            bad = run_cli(monkeypatch, capsys, command, target, "--out", tmp_path / "bad", *args)
+            assert bad.returncode == 2 and message in bad.stderr, (command, bad.stderr)
+            assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()

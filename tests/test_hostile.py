@@ -444,6 +444,34 @@ def test_7_and_11_non_finite_experiment_values_are_refused(toy, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+BAD_ENSEMBLES = [  # parameters: value, what the one line must say besides the file, line and field
+    ("nope.parquet", ["no file ", "nope.parquet; allowed: the path of a posterior.parquet written by licsim calibrate"]),
+    ("notes.parquet", ["notes.parquet: not a Parquet file", "allowed: a posterior.parquet written by licsim calibrate"]),
+    ("cols.parquet", ["cols.parquet: column mnc.hurdel is not a scenario parameter; did you mean mnc.hurdle?",
+                      "allowed: the dotted path of a numeric parameter"]),
+    ("3", ["expected a file path (got 3)", "allowed: the path of a posterior.parquet"]),
+    ("{file: p.parquet}", ["expected a file path (got a mapping)", "allowed: the path of a posterior.parquet"]),
+]
+
+
+@pytest.mark.parametrize("value, needles", BAD_ENSEMBLES, ids=["missing", "not_parquet", "columns", "number", "mapping"])
+def test_7_a_bad_parameter_ensemble_in_a_scenario_is_one_line_for_every_command(tiny, tmp_path, monkeypatch, capsys,
+                                                                               value, needles):
+    (tmp_path / "notes.parquet").write_text("weight,mnc.hurdle\n1,0.2\n")
+    pd.DataFrame({"mnc.hurdel": [0.1], "weight": [1.0]}).to_parquet(tmp_path / "cols.parquet")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: bad\nextends: tiny.yaml\nparameters: {value}\n")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(TOY.replace("base: baseline", "base: bad.yaml"))
+    for command in (("run", bad, "-w", 1), ("validate", bad, "-n", 1), ("compare", tiny, bad, "-n", 2),
+                    ("batch", exp, "-w", 1)):
+        one_line_error(run_main(monkeypatch, capsys, *command, "--out", tmp_path / "o"), 2,
+                       "bad.yaml:3:1: parameters: ", *needles)
+        assert not (tmp_path / "o").exists() and not (tmp_path / "results").exists()
+    if value == "nope.parquet":  # and through the real command line
+        one_line_error(cli("run", bad, "--out", tmp_path / "o"), 2, "bad.yaml:3:1: parameters: no file")
+
+
 def test_8_duplicate_keys_in_a_scenario_are_an_error(tiny, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nextends: tiny.yaml\nmnc: {hurdle: 0.2}\nmnc: {hurdle: 0.9}\n")

@@ -16,6 +16,8 @@ from sim.analysis.calibration import Experiment, LoadedExperiment, PosteriorSpec
 from sim.analysis.posterior import accept_trials, identifiability, load_posterior, write_posterior
 from sim.errors import UserError
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def write(path: Path, frame: pd.DataFrame) -> Path:
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
@@ -148,10 +150,16 @@ def test_run_draws_one_set_per_replication(tiny_scenario_file: Path, tmp_path: P
     run_cli(monkeypatch, capsys, "run", tiny_scenario_file, "-n", 4, "--posterior", path, "--out", tmp_path / "r2",
             "--workers", 1)
     pd.testing.assert_frame_equal(deals, pd.read_parquet(tmp_path / "r2" / "deals.parquet"))
-    # a set that does not fit the scenario: one line, nothing written
+    # a column that is no parameter: one line naming it, nothing written
     bad = write(tmp_path / "bad.parquet", pd.DataFrame({"mnc.hurdel": [0.1], "weight": [1.0]}))
     res = run_cli(monkeypatch, capsys, "run", tiny_scenario_file, "--posterior", bad, "--out", tmp_path / "r3")
-    assert res.returncode == 2 and "bad.parquet: row 0:" in res.stderr and "hurdel" in res.stderr
+    assert res.returncode == 2 and "bad.parquet: column mnc.hurdel is not a scenario parameter; did you mean " \
+        "mnc.hurdle?" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "r3").exists()
+    # a value the scenario does not allow: the row that holds it
+    bad = write(tmp_path / "bad2.parquet", pd.DataFrame({"mnc.hurdle": [-5.0], "weight": [1.0]}))
+    res = run_cli(monkeypatch, capsys, "run", tiny_scenario_file, "--posterior", bad, "--out", tmp_path / "r3")
+    assert res.returncode == 2 and "bad2.parquet: row 0:" in res.stderr and "mnc.hurdle" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "r3").exists()
 
 
@@ -253,3 +261,153 @@ def test_validate_with_a_posterior_says_what_its_intervals_cover(tiny_scenario_f
     man = json.loads((out / "manifest.json").read_text())
     post = load_posterior(path)
     assert man["posterior_draws"] == [post.draw(s) for s in replication_seeds(man["root_seed"], 3)]
+
+
+# ------------------------------------------------------- a scenario that names its ensemble
+
+
+@pytest.fixture
+def ensemble_files(tiny_scenario_file: Path, tmp_path: Path) -> dict[str, Path]:
+    """p.parquet beside tiny.yaml; sub/child.yaml names it relative to itself; deeper/grand.yaml
+    inherits it; deeper/plain.yaml drops it."""
+    p = write(tmp_path / "p.parquet", pd.DataFrame({"mnc.hurdle": [0.05, 0.5, 0.25],
+                                                    "population.biotechs": [30, 90, 60], "weight": [1.0, 1.0, 1.0]}))
+    (tmp_path / "sub").mkdir()
+    child = tmp_path / "sub" / "child.yaml"
+    child.write_text("name: child\nextends: ../tiny.yaml\nparameters: ../p.parquet\n")
+    (tmp_path / "deeper").mkdir()
+    grand = tmp_path / "deeper" / "grand.yaml"
+    grand.write_text("name: grand\nextends: ../sub/child.yaml\n")
+    plain = tmp_path / "deeper" / "plain.yaml"
+    plain.write_text("name: plain\nextends: ../sub/child.yaml\nparameters: null\n")
+    other = write(tmp_path / "other.parquet", pd.DataFrame({"mnc.hurdle": [0.6], "weight": [1.0]}))
+    return {"parquet": p, "child": child, "grand": grand, "plain": plain, "other": other}
+
+
+def test_parameters_resolve_against_the_file_that_sets_them_and_inherit(ensemble_files, monkeypatch):
+    from sim.analysis.posterior import ensemble
+    from sim.scenarios.loader import load_scenario
+
+    monkeypatch.chdir(ensemble_files["plain"].parent)  # not the folder of any file that names the ensemble
+    p = ensemble_files["parquet"].resolve()
+    assert Path(load_scenario(ensemble_files["child"]).parameters).resolve() == p
+    grand = load_scenario(ensemble_files["grand"])
+    assert Path(grand.parameters).resolve() == p
+    assert load_scenario(ensemble_files["plain"]).parameters is None
+    # the scenario's ensemble, unless --posterior names another
+    post = ensemble(grand)
+    assert post.path.resolve() == p and post.source == "scenario parameters:" and len(post) == 3
+    assert ensemble(grand, ensemble_files["other"]).digest == load_posterior(ensemble_files["other"]).digest
+    assert ensemble(load_scenario(ensemble_files["plain"])) is None
+
+
+def test_run_with_the_scenarios_ensemble_gives_the_bytes_of_the_flag(ensemble_files, tiny_scenario_file: Path,
+                                                                     tmp_path: Path, monkeypatch, capsys):
+    from test_validation import run_cli
+
+    flag, field, over = tmp_path / "flag", tmp_path / "field", tmp_path / "over"
+    res = run_cli(monkeypatch, capsys, "run", tiny_scenario_file, "-n", 3, "-w", 1, "--posterior",
+                  ensemble_files["parquet"], "--out", flag)
+    assert res.returncode == 0, res.stderr
+    res = run_cli(monkeypatch, capsys, "run", ensemble_files["grand"], "-n", 3, "-w", 1, "--out", field)
+    assert res.returncode == 0, res.stderr
+    for name in ("deals.parquet", "monthly.parquet", "yearly.csv"):
+        assert (flag / name).read_bytes() == (field / name).read_bytes(), name
+    a, b = (json.loads((d / "manifest.json").read_text()) for d in (flag, field))
+    assert len(set(b["posterior_draws"])) > 1 and b["posterior_draws"] == a["posterior_draws"]
+    assert b["posterior"]["digest"] == a["posterior"]["digest"] and b["posterior"]["source"] == "scenario parameters:"
+    assert Path(b["scenario"]["parameters"]).resolve() == ensemble_files["parquet"].resolve()
+    assert "parameters" not in a["scenario"]  # a scenario without one dumps as before
+    # --posterior overrides the scenario's: one set, mnc.hurdle 0.6, in every replication
+    res = run_cli(monkeypatch, capsys, "run", ensemble_files["grand"], "-n", 2, "-w", 1, "--posterior",
+                  ensemble_files["other"], "--out", over)
+    assert res.returncode == 0, res.stderr
+    c = json.loads((over / "manifest.json").read_text())
+    assert c["posterior"]["source"] == "--posterior" and c["posterior_draws"] == [0, 0]
+    assert c["posterior"]["digest"] == load_posterior(ensemble_files["other"]).digest
+
+
+def test_validate_and_batch_draw_from_the_scenarios_ensemble(ensemble_files, tiny_scenario_file: Path,
+                                                             tmp_path: Path, monkeypatch, capsys):
+    from test_validation import run_cli
+
+    runs = {}
+    for tag, args in (("flag", (tiny_scenario_file, "--posterior", ensemble_files["parquet"])),
+                      ("field", (ensemble_files["child"],))):
+        res = run_cli(monkeypatch, capsys, "validate", *args, "-n", 3, "-w", 1, "--out", tmp_path / f"v_{tag}")
+        assert res.returncode in (0, 1), res.stderr
+        assert "cover seed noise and parameter uncertainty" in res.stdout
+        runs[tag] = json.loads((tmp_path / f"v_{tag}" / "manifest.json").read_text())
+        assert (tmp_path / f"v_{tag}" / "replications.csv").is_file()
+    assert runs["field"]["posterior_draws"] == runs["flag"]["posterior_draws"]
+    assert (tmp_path / "v_flag" / "replications.csv").read_bytes() == \
+        (tmp_path / "v_field" / "replications.csv").read_bytes()
+
+    exp = tmp_path / "sub" / "exp.yaml"  # a batch whose base scenario names the ensemble
+    exp.write_text("name: ens\nbase: child.yaml\ndesign: {kind: grid}\nparameters:\n"
+                   "  drivers.funding.scale: {values: [0.8, 1.2]}\nreplications: 3\noutcomes: [deals_2022]\n")
+    res = run_cli(monkeypatch, capsys, "batch", exp, "-w", 1, "--no-progress", "--run-fn",
+                  "sim.experiments.toy:toy_run", "--out", tmp_path / "b")
+    assert res.returncode == 0, res.stderr
+    man = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert man["posterior"]["digest"] == load_posterior(ensemble_files["parquet"]).digest
+    assert man["posterior"]["source"] == "scenario parameters:"
+    # resumed with --posterior naming another ensemble: refused, the runs do not mix
+    res = run_cli(monkeypatch, capsys, "batch", exp, "-w", 1, "--no-progress", "--run-fn",
+                  "sim.experiments.toy:toy_run", "--out", tmp_path / "b", "--posterior", ensemble_files["other"])
+    assert res.returncode == 2 and "holds runs made with posterior" in res.stderr
+
+
+def test_compare_needs_one_ensemble_for_both_sides(ensemble_files, tiny_scenario_file: Path):
+    from sim.analysis.posterior import ensemble_of_pair
+    from sim.scenarios.loader import load_scenario
+
+    tiny, child, grand, plain = (load_scenario(f) for f in (tiny_scenario_file, ensemble_files["child"],
+                                                            ensemble_files["grand"], ensemble_files["plain"]))
+    assert ensemble_of_pair(tiny, plain) is None
+    assert ensemble_of_pair(child, grand).digest == load_posterior(ensemble_files["parquet"]).digest
+    for a, b in ((tiny, child), (child, plain)):
+        with pytest.raises(UserError, match="refer to different parameter ensembles") as exc:
+            ensemble_of_pair(a, b)
+        assert "--posterior FILE" in str(exc.value)
+        assert ensemble_of_pair(a, b, ensemble_files["other"]).source == "--posterior"  # the flag settles it
+
+
+def test_one_model_runs_the_scenarios_own_values_and_the_dashboard_says_so(ensemble_files):
+    from sim.interfaces.dashboard.data import DashboardModel
+    from sim.model.run import simulate
+    from sim.scenarios.loader import load_scenario
+
+    short = {"end": "2021-09"}
+    one = simulate(load_scenario(ensemble_files["child"]).model_copy(update=short), seed=5).deals
+    own = simulate(load_scenario(ensemble_files["plain"]).model_copy(update=short), seed=5).deals
+    assert len(one) > 0
+    pd.testing.assert_frame_equal(one, own)
+    m = DashboardModel(scenario=str(ensemble_files["child"]))
+    assert "refers to a parameter ensemble (p.parquet)" in m.notice and "own values" in m.notice
+    assert DashboardModel(scenario=str(ensemble_files["plain"])).notice == ""
+
+
+def test_calibrate_refuses_a_scenario_that_names_an_ensemble(ensemble_files, tmp_path: Path):
+    from sim.analysis.calibration import run_calibration
+
+    exp = tmp_path / "sub" / "cal.yaml"
+    exp.write_text(f"name: c\nscenario: child.yaml\ntargets: {ROOT / 'experiments' / 'targets.yaml'}\n"
+                   "parameters: {mnc.hurdle: {low: 0.1, high: 0.5}}\n")
+    with pytest.raises(UserError, match=r"cal.yaml:2:\d+: scenario: .*refers to a parameter ensemble"):
+        run_calibration(exp, out=tmp_path / "cal", workers=1)
+    assert not (tmp_path / "cal").exists()
+
+
+def test_the_shipped_ensemble_scenario_is_the_baseline_drawing_from_the_calibrations_ensemble():
+    from sim.scenarios.loader import load_scenario
+
+    base, ens = load_scenario("baseline"), load_scenario("baseline_ensemble")
+    record = ROOT / "experiments" / "calibration_record" / "model2" / "stageB" / "posterior.parquet"
+    assert Path(ens.parameters).resolve() == record.resolve() and base.parameters is None
+    assert ens.model_dump(exclude={"name", "description", "extends", "parameters"}) == \
+        base.model_dump(exclude={"name", "description", "extends"})
+    post = load_posterior(ens.parameters)  # every column a parameter the calibration frees
+    from sim.analysis.calibration import load_experiment
+
+    assert set(post.params) <= set(load_experiment(ROOT / "experiments" / "calibration.yaml").spec.parameters)

@@ -354,6 +354,35 @@ def test_map_runs_parallel_matches_serial_and_reports_failures():
         pool.shutdown()
 
 
+def test_map_runs_on_a_batch_executor_keeps_job_order_and_reports_failures(tiny_scenario):
+    """calibrate and backtest run jobs on batch's executors (local processes, Dask), which give
+    results in the order runs finish: each result still lands in its job's slot."""
+    from sim.analysis.validation import RunFailed, map_runs
+    from sim.experiments.executors import SerialExecutor
+    from sim.scenarios.loader import apply_overrides
+
+    class LastFirst(SerialExecutor):  # as a busy cluster may: the last job's result first
+        def imap_unordered(self, run_fn, tasks):
+            yield from reversed(list(super().imap_unordered(run_fn, tasks)))
+
+    short = apply_overrides(tiny_scenario, {"end": "2021-06"})
+    other = apply_overrides(short, {"population.biotechs": 20})
+    jobs = [(short, 5, 0), (other, 6, 1), (short, 7, 2)]
+    direct = map_runs(jobs, workers=1)
+    on_executor = map_runs(jobs, executor=LastFirst())
+    for a, b in zip(direct, on_executor):
+        assert (a.seed, a.replication) == (b.seed, b.replication)
+        pd.testing.assert_frame_equal(a.monthly, b.monthly)
+        pd.testing.assert_frame_equal(a.deals, b.deals)
+    assert direct[0].monthly["active_biotechs"].iloc[0] != direct[1].monthly["active_biotechs"].iloc[0]
+    broken = short.model_copy(update={"end": "1800-01"})  # refused where it runs
+    jobs = [(short, 5, 0), (broken, 6, 1)]
+    kept = map_runs(jobs, executor=LastFirst(), errors="return")
+    assert isinstance(kept[0], RunOutput) and isinstance(kept[1], RunFailed) and "ValidationError" in str(kept[1])
+    with pytest.raises(RuntimeError, match=r"replication 1 \(seed 6\) failed: ValidationError"):
+        map_runs(jobs, executor=LastFirst())
+
+
 # ---------------------------------------------------------------------------------- the CLI
 
 TINY = """\

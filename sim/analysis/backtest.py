@@ -388,7 +388,7 @@ def print_errors(errors: pd.DataFrame, mape: pd.DataFrame, console: Any) -> None
 def run_backtest(experiment: str | Path, cutoff: int, *, trials: int | None = None, replications: int | None = None,
                  out: str | Path | None = None, fit_out: str | Path | None = None, workers: int | None = None,
                  fresh: bool = False, timeout_minutes: float | None = None, runner: str = DEFAULT_RUNNER,
-                 console: Any = None) -> BacktestResult:
+                 console: Any = None, scheduler: str | None = None, cluster: str | None = None) -> BacktestResult:
     """Fit on the targets dated up to ``cutoff``, forecast the later ones, score model and naive forecasts.
 
     Args:
@@ -398,13 +398,15 @@ def run_backtest(experiment: str | Path, cutoff: int, *, trials: int | None = No
         replications: Forecast replications (default: ``backtest.replications``).
         out: The record folder (default: ``backtest.out``, else ``results/backtest/<name>_<cutoff>``).
         fit_out: The fit's study folder (default: the calibration's folder + ``_backtest<cutoff>``).
-        workers, fresh, timeout_minutes, runner, console: As for the calibration.
+        workers, fresh, timeout_minutes, runner, console, scheduler, cluster: As for the calibration
+            (the fit and the forecast run on the same executor).
 
     Raises:
         UserError: Bad input, before anything is written.
     """
     from rich.console import Console
 
+    from sim.experiments.executors import make_executor
     from sim.io import atomic_dir, write_csv, write_json
     from sim.provenance import manifest
     from sim.scenarios.loader import apply_overrides
@@ -431,17 +433,17 @@ def run_backtest(experiment: str | Path, cutoff: int, *, trials: int | None = No
 
     console.print(f"[bold]backtest {exp.spec.name} at {cutoff}[/bold]: fit on {len(split.in_sample.gated())} gated "
                   f"targets dated up to {cutoff}; {len(split.out_of_sample)} later targets held out")
-    fit = fit_experiment(fit_exp, split.in_sample, out=fit_dir, workers=workers, fresh=fresh,
-                         timeout_minutes=timeout_minutes, runner=runner, console=console)
-    fitted = apply_overrides(full, fit.best_params).model_copy(update={
-        "name": f"backtest_{cutoff}",
-        "description": f"{full.name} fitted on the targets dated up to {cutoff} (licsim backtest {exp.path})"})
-
     root = bt.seed if bt.seed is not None else int(full.seed)
     if root == fit_exp.spec.seed:  # never forecast on the fit's own seeds
         root = selection_seed(fit_exp.spec.seed, int(full.seed))
     seeds = replication_seeds(root, reps)
-    outs = map_replications(fitted, seeds, workers, runner=runner)
+    with make_executor(workers, scheduler, cluster) as executor:  # checks its options before anything is written
+        fit = fit_experiment(fit_exp, split.in_sample, out=fit_dir, fresh=fresh, timeout_minutes=timeout_minutes,
+                             runner=runner, console=console, executor=executor)
+        fitted = apply_overrides(full, fit.best_params).model_copy(update={
+            "name": f"backtest_{cutoff}",
+            "description": f"{full.name} fitted on the targets dated up to {cutoff} (licsim backtest {exp.path})"})
+        outs = map_replications(fitted, seeds, runner=runner, executor=executor)
     runs = prepare_runs(outs, targets.universe)
     card = evaluate(targets, runs)
     table = card.table

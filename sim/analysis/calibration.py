@@ -64,11 +64,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.analysis.validation import (
     DEFAULT_RUNNER,
+    RunFailed,
     Scorecard,
     TargetSet,
     evaluate,
     load_targets,
-    make_executor,
     map_runs,
     prepare_runs,
     print_scorecard,
@@ -158,7 +158,9 @@ class Experiment(_Strict):
     seed: int = Field(20240101, ge=0)
     trials: int = Field(200, ge=1, le=100000)
     startup_trials: int = Field(20, ge=1)
-    batch: int | None = Field(None, ge=1, le=256)
+    # Candidates asked of the sampler at a time (batch x replications runs in flight). Part of the
+    # experiment, not of the machine, so the trials do not depend on --workers or the executor.
+    batch: int = Field(1, ge=1, le=256)
     include_start: bool = True
     confirm_replications: int = Field(0, ge=0, le=10000)
     select_top: int = Field(1, ge=1, le=100)
@@ -459,17 +461,20 @@ def _write_outputs(study: Any, exp: LoadedExperiment, out: Path, seeds: list[int
 def run_calibration(experiment: str | Path, *, trials: int | None = None, out: str | Path | None = None,
                     workers: int | None = None, fresh: bool = False, confirm: int | None = None,
                     timeout_minutes: float | None = None, runner: str = DEFAULT_RUNNER,
-                    console: Any = None, settings: Mapping[str, Any] | None = None) -> CalibrationResult:
+                    console: Any = None, settings: Mapping[str, Any] | None = None,
+                    scheduler: str | None = None, cluster: str | None = None) -> CalibrationResult:
     """Fit the experiment's free parameters; resumable from ``<out>/optuna.db``.
 
     ``settings`` replaces top-level fields of the experiment file for this run (the command line's
-    ``--method``, ``--sigma0``, ``--replications``): the same free parameters refined another way."""
+    ``--method``, ``--sigma0``, ``--replications``): the same free parameters refined another way.
+    ``workers``, ``scheduler`` and ``cluster`` choose where candidates run, as for ``licsim batch``
+    (:func:`sim.experiments.executors.make_executor`); the results do not depend on them."""
     exp = load_experiment(experiment)
     if settings:
         exp = replace(exp, spec=_with_settings(exp, settings))
     return fit_experiment(exp, load_targets(exp.targets_path), trials=trials, out=out, workers=workers,
                           fresh=fresh, confirm=confirm, timeout_minutes=timeout_minutes, runner=runner,
-                          console=console)
+                          console=console, scheduler=scheduler, cluster=cluster)
 
 
 def check_experiment(exp: LoadedExperiment) -> tuple[Any, Any]:
@@ -480,6 +485,11 @@ def check_experiment(exp: LoadedExperiment) -> tuple[Any, Any]:
 
     spec = exp.spec
     full = base = load_scenario(exp.scenario_path)
+    if full.parameters is not None:  # its runs would ignore the ensemble: say so instead
+        at = exp.where(["scenario"]) if exp.where else exp.path
+        raise UserError(f"{at}: scenario: {exp.scenario_path} refers to a parameter ensemble (parameters: "
+                        f"{full.parameters}); a calibration fits one value per parameter: allowed a scenario "
+                        "without one (the one it extends, or one that sets parameters: null)")
     if spec.simulate_until:  # the model is causal: months up to the targets do not depend on the end
         base = apply_overrides(base, {"end": spec.simulate_until})
     for name, rng in spec.parameters.items():  # every path exists and both ends are allowed
@@ -500,25 +510,53 @@ def default_out(spec: Experiment) -> Path:
 def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | None = None,
                    out: str | Path | None = None, workers: int | None = None, fresh: bool = False,
                    confirm: int | None = None, timeout_minutes: float | None = None,
-                   runner: str = DEFAULT_RUNNER, console: Any = None) -> CalibrationResult:
+                   runner: str = DEFAULT_RUNNER, console: Any = None, scheduler: str | None = None,
+                   cluster: str | None = None, executor: Any = None) -> CalibrationResult:
     """Fit ``exp``'s free parameters to ``targets`` (the calibration proper; ``licsim calibrate`` and
     ``licsim backtest`` both run it). Only the targets given enter the loss and the selection; the
-    study's fingerprint includes their digest, so a study fitted to other targets is not resumed."""
+    study's fingerprint includes their digest, so a study fitted to other targets is not resumed.
+
+    Candidates run on ``executor`` (an :class:`sim.experiments.executors.Executor`, left open), else
+    on one made from ``workers``, ``scheduler`` and ``cluster`` as ``licsim batch`` makes it. Each
+    run's randomness comes from its seed only, so the trials are the same on any executor."""
+    from sim.experiments.executors import make_executor
+
+    scenarios = check_experiment(exp)
+    args = dict(trials=trials, out=out, fresh=fresh, confirm=confirm, timeout_minutes=timeout_minutes,
+                runner=runner, console=console)
+    if executor is not None:
+        return _fit(exp, targets, executor, scenarios, **args)
+    with make_executor(workers, scheduler, cluster) as executor:  # checks its options before anything is written
+        return _fit(exp, targets, executor, scenarios, **args)
+
+
+def where_runs(executor: Any) -> str:
+    """``on 2 local processes``, ``on a Dask LocalCluster (2 workers)``: for the first line of a run."""
+    d = executor.describe()
+    if d["executor"] == "dask":
+        at = "a Dask LocalCluster" if d.get("cluster") == "LocalCluster" else f"the Dask scheduler {d.get('address')}"
+        return f"on {at} ({d['workers']} worker(s))"
+    if d["executor"] == "serial":
+        return "in this process"
+    return f"on {d['workers']} local processes"
+
+
+def _fit(exp: LoadedExperiment, targets: TargetSet, executor: Any, scenarios: tuple[Any, Any], *,
+         trials: int | None, out: str | Path | None, fresh: bool, confirm: int | None,
+         timeout_minutes: float | None, runner: str, console: Any) -> CalibrationResult:
     from optuna.trial import TrialState
     from rich.console import Console
 
-    from sim.experiments.executors import available_cores
     from sim.scenarios.loader import apply_overrides
 
     console = console or Console()
     spec = exp.spec
     names = list(spec.parameters)
-    full, base = check_experiment(exp)
+    full, base = scenarios
     out = Path(out) if out is not None else default_out(spec)
     out.mkdir(parents=True, exist_ok=True)
     total = trials if trials is not None else spec.trials
-    workers = workers or available_cores()
-    batch = spec.batch or max(1, workers // spec.replications)
+    batch = spec.batch
     seeds = replication_seeds(spec.seed, spec.replications)
 
     study = _open_study(out, spec.name, fresh)
@@ -543,10 +581,10 @@ def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | N
 
     method = spec.method + (f" (sigma0 {spec.sigma0:g})" if spec.method == "optuna-cmaes" else "")
     console.print(f"[bold]calibrate {spec.name}[/bold] ({method}): {len(names)} parameters, "
-                  f"{spec.replications} replications per candidate (common seeds), {batch} candidate(s) at a time on {workers} process(es); "
+                  f"{spec.replications} replications per candidate (common seeds), {batch} candidate(s) at a time "
+                  f"{where_runs(executor)}; "
                   f"{n_done}/{total} trials done; storage {out / 'optuna.db'}")
     deadline = time.monotonic() + timeout_minutes * 60 if timeout_minutes else math.inf
-    executor = make_executor(workers) if workers > 1 else None
     best_loss = min((t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
                     default=math.inf)
     consecutive_failures = 0
@@ -575,16 +613,16 @@ def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | N
                 cands.append((trial, values, sc))
             jobs = [(sc, s, r) for _, _, sc in cands for r, s in enumerate(seeds)]
             t0 = time.perf_counter()
-            outs = map_runs(jobs, workers, runner=runner, executor=executor, errors="return") if jobs else []
+            outs = map_runs(jobs, runner=runner, executor=executor, errors="return") if jobs else []
             dt = time.perf_counter() - t0
             for j, (trial, values, _) in enumerate(cands):
                 part = outs[j * len(seeds):(j + 1) * len(seeds)]
                 bad = [o for o in part if isinstance(o, BaseException)]
                 if bad:
-                    trial.set_user_attr("error", f"{type(bad[0]).__name__}: {bad[0]}")
+                    why = str(bad[0]) if isinstance(bad[0], RunFailed) else f"{type(bad[0]).__name__}: {bad[0]}"
+                    trial.set_user_attr("error", why)
                     study.tell(trial, state=TrialState.FAIL)
-                    console.print(f"[yellow]trial {trial.number}: a replication failed: "
-                                  f"{type(bad[0]).__name__}: {bad[0]}[/yellow]")
+                    console.print(f"[yellow]trial {trial.number}: a replication failed: {why}[/yellow]")
                     consecutive_failures += 1
                     continue
                 card = evaluate(targets, prepare_runs(part, targets.universe))
@@ -610,9 +648,6 @@ def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | N
     except KeyboardInterrupt:
         console.print("[yellow]interrupted; run the same command again to resume[/yellow]")
         raise
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
     res = _write_outputs(study, exp, out, seeds)
     if res is None:
         raise UserError(f"calibration of {spec.name}: no trial finished")
@@ -637,21 +672,16 @@ def fit_experiment(exp: LoadedExperiment, targets: TargetSet, *, trials: int | N
                       key=lambda t: (t.value, t.number))[: max(1, spec.select_top)]
         conf_seeds = replication_seeds(selection_seed(spec.seed, full.seed), n_confirm)
         scored = []
-        pool = make_executor(workers) if workers > 1 else None  # one pool for every candidate
-        try:
-            for t in done:
-                sc = apply_overrides(full, _trial_overrides(t, names))
-                outs = map_replications(sc, conf_seeds, workers, runner=runner, executor=pool)
-                card = evaluate(targets, prepare_runs(outs, targets.universe))
-                held_loss, _ = loss_of(card, spec.loss)
-                pooled = (t.value * spec.replications + held_loss * n_confirm) / (spec.replications + n_confirm)
-                scored.append((int(card.gated["passed"].sum()), -pooled, -t.number, t, card, held_loss))
-                if len(done) > 1:
-                    console.print(f"held-out check: trial {t.number:4d}  fit loss {t.value:9.3f}  "
-                                  f"pass {scored[-1][0]}/{len(card.gated)} on {n_confirm} replications")
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+        for t in done:
+            sc = apply_overrides(full, _trial_overrides(t, names))
+            outs = map_replications(sc, conf_seeds, runner=runner, executor=executor)
+            card = evaluate(targets, prepare_runs(outs, targets.universe))
+            held_loss, _ = loss_of(card, spec.loss)
+            pooled = (t.value * spec.replications + held_loss * n_confirm) / (spec.replications + n_confirm)
+            scored.append((int(card.gated["passed"].sum()), -pooled, -t.number, t, card, held_loss))
+            if len(done) > 1:
+                console.print(f"held-out check: trial {t.number:4d}  fit loss {t.value:9.3f}  "
+                              f"pass {scored[-1][0]}/{len(card.gated)} on {n_confirm} replications")
         passed, _, _, pick, card, _ = max(scored, key=lambda x: x[:3])
         if len(done) > 1:
             write_csv(pd.DataFrame([{"trial": x[3].number, "fit_loss": x[3].value, "held_out_passed": x[0],

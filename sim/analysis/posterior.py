@@ -48,10 +48,16 @@ draw is seeded by the replication's own seed through a separate random stream, s
 deterministic, and it differs across replications. Intervals across replications then cover
 seed noise and parameter uncertainty together. ``compare`` gives A and B the same draw for
 each replication, so the pairing holds. A parameter that A and B set differently keeps each
-scenario's own value: the comparison is about that change. A scenario file cannot name a
-posterior (no ``parameters:`` field). The draw must happen where each replication's seed is
-known, that is in the runners. ``sim.model.run.simulate`` and the dashboard would silently
-ignore such a field, so the posterior is given on the command line only.
+scenario's own value: the comparison is about that change.
+
+A scenario can name its ensemble instead: ``parameters: posterior.parquet`` (relative to the file
+that sets it; inherited through ``extends``; ``parameters: null`` in a child drops it). The four
+commands then draw from it exactly as with ``--posterior`` (:func:`ensemble`; the same draws,
+the same outputs), and ``--posterior FILE`` overrides it. ``compare`` needs A and B to name the
+same file (:func:`ensemble_of_pair`); ``calibrate`` and ``backtest`` refuse a scenario that names
+one, since they fit one value per parameter. The draw happens where each replication's seed is
+known, in the runners: one model alone (``LicensingMarket``, ``sim.model.run.simulate``, the
+dashboard, which says so on the page) runs the scenario's own values.
 """
 
 from __future__ import annotations
@@ -69,8 +75,8 @@ import pandas as pd
 
 from sim.errors import UserError
 
-__all__ = ["RESERVED", "Posterior", "accept_trials", "identifiability", "load_posterior", "posterior_figure",
-           "posterior_jobs", "write_posterior"]
+__all__ = ["RESERVED", "Posterior", "accept_trials", "ensemble", "ensemble_of_pair", "identifiability",
+           "load_posterior", "posterior_figure", "posterior_jobs", "write_posterior"]
 
 #: Columns of posterior.parquet that are not parameters.
 RESERVED = ("weight", "trial", "loss")
@@ -90,6 +96,7 @@ class Posterior:
     weights: np.ndarray  # normalised to 1
     digest: str
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    source: str = field(default="--posterior", compare=False)  # or "scenario parameters:"
 
     @property
     def params(self) -> list[str]:
@@ -111,7 +118,7 @@ class Posterior:
     def describe(self) -> dict[str, Any]:
         """For manifests: where it came from and how many sets it holds."""
         return {"file": str(self.path), "digest": self.digest, "sets": len(self), "parameters": self.params,
-                "rule": self.meta.get("rule")}
+                "rule": self.meta.get("rule"), "source": self.source}
 
 
 def _py(x: Any) -> Any:
@@ -122,17 +129,26 @@ def _py(x: Any) -> Any:
     return x
 
 
-def load_posterior(path: str | Path, option: str = "--posterior") -> Posterior:
-    """Read and check ``posterior.parquet``; every problem is one line naming the file and column."""
+def load_posterior(path: str | Path, option: str = "--posterior", source: str = "--posterior") -> Posterior:
+    """Read and check ``posterior.parquet``; every problem is one line naming the file and column.
+
+    Args:
+        path: The file.
+        option: Where the path was given, to open every message (``--posterior``, or
+            ``scenario.yaml:4:13: parameters:``).
+        source: Where it came from, for manifests (:meth:`Posterior.describe`).
+    """
     import pyarrow.parquet as pq
 
     path = Path(path)
+    head = f"{option} {path}"
+    made = "a posterior.parquet written by licsim calibrate"
     if not path.is_file():
-        raise UserError(f"{option} {path}: no such file")
+        raise UserError(f"{head}: no such file; allowed: {made}")
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-        raise UserError(f"{option} {path}: not a Parquet file ({type(exc).__name__})") from None
+        raise UserError(f"{head}: not a Parquet file ({type(exc).__name__}); allowed: {made}") from None
     df = table.to_pandas()
     meta: dict[str, Any] = {}
     raw = (table.schema.metadata or {}).get(b"licsim")
@@ -142,24 +158,68 @@ def load_posterior(path: str | Path, option: str = "--posterior") -> Posterior:
         except ValueError:
             meta = {}
     if "weight" not in df.columns:
-        raise UserError(f"{path}: no weight column (a posterior has one row per parameter set, columns = dotted "
+        raise UserError(f"{head}: no weight column (a posterior has one row per parameter set, columns = dotted "
                         "parameter paths plus weight)")
     params = [c for c in df.columns if c not in RESERVED]
     if not params:
-        raise UserError(f"{path}: no parameter columns besides {', '.join(c for c in RESERVED if c in df.columns)}")
+        raise UserError(f"{head}: no parameter columns besides {', '.join(c for c in RESERVED if c in df.columns)}")
+    for c in params:
+        _check_column(head, c)
     if not len(df):
-        raise UserError(f"{path}: no parameter sets (0 rows)")
+        raise UserError(f"{head}: no parameter sets (0 rows)")
     for c in [*params, "weight"]:
         if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
-            raise UserError(f"{path}: column {c}: allowed numbers only (found {df[c].dtype})")
+            raise UserError(f"{head}: column {c}: allowed numbers only (found {df[c].dtype})")
         bad = ~np.isfinite(df[c].to_numpy(dtype=float))
         if bad.any():
-            raise UserError(f"{path}: column {c}: row {int(np.flatnonzero(bad)[0])} is not a finite number")
+            raise UserError(f"{head}: column {c}: row {int(np.flatnonzero(bad)[0])} is not a finite number")
     w = df["weight"].to_numpy(dtype=float)
     if (w < 0).any() or w.sum() <= 0:
-        raise UserError(f"{path}: column weight: allowed non-negative numbers with a positive sum")
+        raise UserError(f"{head}: column weight: allowed non-negative numbers with a positive sum")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return Posterior(path, df[params].reset_index(drop=True), w / w.sum(), digest, meta)
+    return Posterior(path, df[params].reset_index(drop=True), w / w.sum(), digest, meta, source)
+
+
+def _check_column(head: str, column: str) -> None:
+    """A column must be the dotted path of one number of the scenario schema (not the seed)."""
+    import difflib
+
+    from sim.scenarios.loader import parameter_path_type
+    from sim.scenarios.schema import parameter_table
+
+    if column != "seed" and parameter_path_type(column) in (int, float):
+        return
+    close = difflib.get_close_matches(column, [r["path"] for r in parameter_table()], n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UserError(f"{head}: column {column} is not a scenario parameter; {hint}allowed: the dotted path of a "
+                    f"numeric parameter (licsim params), and {', '.join(RESERVED)}")
+
+
+def ensemble(scenario: Any, posterior: str | Path | None = None) -> Posterior | None:
+    """The ensemble a scenario's replications draw from: ``posterior`` (the ``--posterior`` option)
+    when given, which overrides the scenario's own ``parameters:``; else that file; else None."""
+    if posterior is not None:
+        return load_posterior(posterior)
+    path = getattr(scenario, "parameters", None)
+    if path is None:
+        return None
+    return load_posterior(path, option=f"scenario {scenario.name}: parameters:", source="scenario parameters:")
+
+
+def ensemble_of_pair(a: Any, b: Any, posterior: str | Path | None = None) -> Posterior | None:
+    """The one ensemble ``compare`` draws from for both A and B: ``posterior`` when given, else the
+    file both scenarios name in ``parameters:`` (the same file, or none for either)."""
+    if posterior is not None:
+        return load_posterior(posterior)
+    pa_, pb = ensemble(a), ensemble(b)
+    if pa_ is None and pb is None:
+        return None
+    if pa_ is None or pb is None or pa_.digest != pb.digest:
+        raise UserError(f"scenarios {a.name} and {b.name} refer to different parameter ensembles (parameters: "
+                        f"{a.parameters or 'none'} and {b.parameters or 'none'}); compare draws the same set for A "
+                        "and B in each replication, so both must name the same file, or give --posterior FILE "
+                        "(it overrides both)")
+    return pa_
 
 
 def check_against(posterior: Posterior, scenario: Any, skip: Sequence[str] = ()) -> None:

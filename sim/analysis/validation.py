@@ -998,6 +998,50 @@ def make_executor(workers: int) -> Any:
     return spawn_pool(workers)
 
 
+class RunFailed(RuntimeError):
+    """A run that raised on a batch executor (the message is the run's own ``Type: message``)."""
+
+
+def _run_task(runner: str, task: Any) -> Any:
+    """Worker for :func:`map_runs` on a batch executor: one job, sent as a task (its scenario as JSON)."""
+    from sim.experiments.tasks import RunOutput as TaskOutput, task_scenario
+
+    out = _run_job(runner, task_scenario(task), task.seed, task.replication)
+    return TaskOutput({}, out.deals, out.monthly)
+
+
+def _map_on_executor(executor: Any, jobs: list[tuple[Any, int, int]], runner: str,
+                     on_done: Callable[[int, Any], None] | None, errors: str) -> list[Any]:
+    """:func:`map_runs` on an :class:`sim.experiments.executors.Executor` (local processes or Dask):
+    job i becomes task ``point=i``, each distinct scenario serialised once."""
+    import functools
+
+    from sim.experiments.tasks import Task
+
+    texts: dict[int, tuple[str, str]] = {}
+
+    def task(i: int, sc: Any, seed: int, rep: int) -> Task:
+        if id(sc) not in texts:
+            text = sc.model_dump_json()
+            texts[id(sc)] = (text, hashlib.sha256(text.encode()).hexdigest()[:16])
+        return Task(i, rep, int(seed), (), (), *texts[id(sc)], save_deals=True, save_monthly=True)
+
+    results: list[Any] = [None] * len(jobs)
+    tasks = (task(i, *job) for i, job in enumerate(jobs))
+    for rec in executor.imap_unordered(functools.partial(_run_task, runner), tasks):
+        i = rec.point
+        if rec.status == "ok":
+            results[i] = RunOutput(deals=rec.deals, monthly=rec.monthly, seed=rec.seed, replication=rec.replication)
+        elif errors == "return":
+            results[i] = RunFailed(rec.error)
+        else:
+            name = getattr(jobs[i][0], "name", "scenario")
+            raise RuntimeError(f"{name}: replication {rec.replication} (seed {rec.seed}) failed: {rec.error}")
+        if on_done:
+            on_done(i, results[i])
+    return results
+
+
 def map_runs(jobs: Sequence[tuple[Any, int, int]], workers: int | None = None, *, runner: str = DEFAULT_RUNNER,
              executor: Any = None, on_done: Callable[[int, RunOutput], None] | None = None,
              errors: Literal["raise", "return"] = "raise") -> list[RunOutput]:
@@ -1007,14 +1051,17 @@ def map_runs(jobs: Sequence[tuple[Any, int, int]], workers: int | None = None, *
         jobs: The runs; results come back in the same order.
         workers: Processes (default: every core); 1 runs in this process.
         runner: ``module:function`` with the signature of ``simulate(scenario, seed, replication)``.
-        executor: A pool to reuse (see :func:`make_executor`); it is left open.
+        executor: A pool to reuse (see :func:`make_executor`), or an executor of ``licsim batch``
+            (:func:`sim.experiments.executors.make_executor`: local processes or Dask); it is left open.
         on_done: Called as ``on_done(job_index, output)`` as each job finishes (for progress).
         errors: ``raise`` stops at the first failed run (naming its replication and seed);
             ``return`` puts the exception in that run's slot and goes on (calibration uses it).
     """
-    from sim.experiments.executors import available_cores
+    from sim.experiments.executors import Executor, available_cores
 
     jobs = list(jobs)
+    if isinstance(executor, Executor):
+        return _map_on_executor(executor, jobs, runner, on_done, errors)
     results: list[RunOutput | None] = [None] * len(jobs)
     workers = available_cores() if workers is None else max(1, int(workers))
     if executor is None and (workers == 1 or len(jobs) <= 1):

@@ -262,9 +262,9 @@ def _open_manifest(out: Path, loaded: LoadedExperiment, run_fn: str, console: An
                             f"({manifest.get('experiment', {}).get('name', '?')}); use another --out or delete it")
         had = (manifest.get("posterior") or {}).get("digest")
         if had != (posterior or {}).get("digest"):  # runs drawn from another ensemble (or none) do not mix
-            was = f"posterior {manifest['posterior']['file']}" if had else "no --posterior"
-            raise UserError(f"{out} holds runs made with {was}; resume with the same --posterior, or use another "
-                            "--out")
+            was = f"posterior {manifest['posterior']['file']}" if had else "no parameter ensemble"
+            raise UserError(f"{out} holds runs made with {was}; resume with the same ensemble (--posterior, or the "
+                            "scenario's parameters:), or use another --out")
         if manifest.get("run_fn", run_fn) != run_fn:
             raise UserError(f"{out} holds results of run function {manifest.get('run_fn')}, not {run_fn}; "
                             "use another --out")

@@ -353,24 +353,32 @@ def check_scheduler(address: str) -> None:
                         "(e.g. tcp://127.0.0.1:8786)")
 
 
-def make_executor(workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,
-                  max_tasks_per_child: int | None = 200) -> Executor:
-    """The executor the command line asks for.
-
-    ``scheduler`` (a ``tcp://host:port`` address) runs on that Dask cluster;
-    ``cluster="local"`` starts a Dask LocalCluster with ``workers`` workers; otherwise one
-    worker runs in this process and more run as local worker processes.
-    """
+def check_executor_options(workers: int | None = None, scheduler: str | None = None,
+                           cluster: str | None = None) -> None:
+    """Refuse, before any work, options :func:`make_executor` cannot honour (one line each)."""
     if scheduler and cluster:
         raise UserError("give --scheduler or --cluster, not both")
     if workers is not None and workers < 1:
         raise UserError(f"--workers must be at least 1 (got {workers})")
     if scheduler:
+        check_scheduler(scheduler)
+    if cluster is not None and cluster != "local":
+        raise UserError(f"--cluster {cluster!r}: only 'local' (a Dask LocalCluster) is known; for a running "
+                        "cluster give --scheduler tcp://host:port")
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None, cluster: str | None = None,
+                  max_tasks_per_child: int | None = 200) -> Executor:
+    """The executor the command line asks for (``licsim batch``, ``calibrate``, ``backtest``).
+
+    ``scheduler`` (a ``tcp://host:port`` address) runs on that Dask cluster;
+    ``cluster="local"`` starts a Dask LocalCluster with ``workers`` workers; otherwise one
+    worker runs in this process and more run as local worker processes.
+    """
+    check_executor_options(workers, scheduler, cluster)
+    if scheduler:
         return DaskExecutor(scheduler)
     if cluster is not None:
-        if cluster != "local":
-            raise UserError(f"--cluster {cluster!r}: only 'local' (a Dask LocalCluster) is known; for a running "
-                            "cluster give --scheduler tcp://host:port")
         return DaskExecutor(None, workers=workers)
     n = workers or available_cores()
     if n == 1:

@@ -74,7 +74,9 @@ class LoadedExperiment:
         # ``keep`` joined the schema later: left out while empty, so older batches still resume
         spec = self.experiment.model_dump(mode="json", exclude={"description"} | ({"keep"} if not
                                                                                   self.experiment.keep else set()))
-        blob = json.dumps({"experiment": spec, "scenario": json.loads(self.scenario_json()),
+        # the ensemble's path depends on the working folder; the manifest checks its digest instead
+        scenario = {k: v for k, v in json.loads(self.scenario_json()).items() if k != "parameters"}
+        blob = json.dumps({"experiment": spec, "scenario": scenario,
                            "params": [p.__dict__ for p in self.params], "outcomes": list(self.outcomes),
                            "root_seed": self.root_seed}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -186,7 +188,7 @@ def _lookup(scenario: Any, path: str) -> Any:
 def _param(doc: _Doc, exp: Experiment, scenario: Any, path: str) -> Param:
     loc = ["parameters", path]
     spec = exp.parameters[path]
-    if path in KEY_COLUMNS or path in ("name", "extends"):
+    if path in KEY_COLUMNS or path in ("name", "extends", "parameters"):
         raise doc.error(loc, f"{path!r} cannot be varied (the experiment sets it for every run)")
     try:
         current = _lookup(scenario, path)

@@ -145,8 +145,8 @@ def _sole_run_in_process() -> bool:
 _BASE_CACHE: dict[str, Any] = {}
 
 
-def _base_scenario(task: Task) -> Any:
-    """The base scenario of a task, parsed once per worker process."""
+def task_scenario(task: Task) -> Any:
+    """The base scenario of a task, parsed once per worker process (while its tasks come in a row)."""
     sc = _BASE_CACHE.get(task.scenario_key)
     if sc is None:
         from sim.scenarios.schema import Scenario
@@ -163,7 +163,7 @@ def run_model(task: Task) -> RunOutput:
     from sim.model.run import simulate
     from sim.scenarios.loader import apply_overrides
 
-    scenario = _base_scenario(task)
+    scenario = task_scenario(task)
     if task.params:
         scenario = apply_overrides(scenario, task.overrides)
     result = simulate(scenario, seed=task.seed, replication=task.replication)

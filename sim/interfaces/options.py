@@ -31,6 +31,22 @@ def workers_annotation(help_text: str = WORKERS_HELP) -> Any:
     return typer.Option("--workers", "-w", min=1, metavar="N", help=help_text)
 
 
+#: ``--workers`` where it also sizes a Dask LocalCluster (``batch``, ``calibrate``, ``backtest``).
+EXECUTOR_WORKERS_HELP = ("local worker processes, or LocalCluster workers; 1 runs everything in this process "
+                         f"(default: one per CPU core, {cores()} here)")
+
+
+def scheduler_annotation() -> Any:
+    """``--scheduler ADDRESS``: run on a running Dask cluster (with ``--cluster``, how a command that
+    runs many models chooses its executor: :func:`sim.experiments.executors.make_executor`)."""
+    return typer.Option("--scheduler", metavar="ADDRESS", help="run on a running Dask cluster: tcp://host:port")
+
+
+def cluster_annotation() -> Any:
+    """``--cluster local``: start a Dask LocalCluster of ``--workers`` workers."""
+    return typer.Option("--cluster", metavar="local", help="'local': start a Dask LocalCluster")
+
+
 def _no_type(ctx: Any = None) -> None:
     return None
 

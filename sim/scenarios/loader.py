@@ -44,6 +44,7 @@ __all__ = [
     "apply_overrides",
     "load_scenario",
     "load_yaml_model",
+    "parameter_path_type",
     "scenario_to_dict",
     "shipped_scenarios",
 ]
@@ -101,7 +102,9 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
             ``extends`` chain is merged and before validation.
 
     Returns:
-        The validated scenario. Its ``extends`` keeps the value written in the file.
+        The validated scenario. Its ``extends`` keeps the value written in the file; its
+        ``parameters`` (a parameter ensemble, checked here) is the path from the working folder
+        of the file named by whichever file of the chain sets it, relative to that file.
 
     Raises:
         UserError: One line naming the file, line and column and the field, e.g.
@@ -112,7 +115,18 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
     merged: dict[str, Any] = {}
     for src in reversed(sources):  # parents first, so each child is merged over them
         merged = _deep_merge(merged, src.data)
-    return _override_and_validate(merged, overrides or {}, sources, prefix=f"{sources[0].label}: ")
+    overrides = overrides or {}
+    setter = next((s for s in sources if "parameters" in s.data), None)  # the file whose value wins
+    where = ""
+    if setter is not None and "parameters" not in overrides:
+        where = f"{setter.label}{_mark(_locate_in(setter, ('parameters',))[1].start_mark)}"
+        merged["parameters"] = _resolve_ensemble(setter, where, Path(sources[0].label).is_absolute())
+    scenario = _override_and_validate(merged, overrides, sources, prefix=f"{sources[0].label}: ")
+    if where and scenario.parameters is not None:
+        from sim.analysis.posterior import load_posterior  # reads Parquet: only for a scenario that names one
+
+        load_posterior(scenario.parameters, option=f"{where}: parameters:")
+    return scenario
 
 
 def apply_overrides(scenario_or_dict: Scenario | Mapping[str, Any], overrides: Mapping[str, Any]) -> Scenario:
@@ -404,6 +418,22 @@ def _resolve_extends(value: str, child: _Source, where: str, absolute: bool) -> 
                     f"shipped scenario of that name; shipped: {names})")
 
 
+def _resolve_ensemble(src: _Source, where: str, absolute: bool) -> str | None:
+    """The ``parameters:`` file ``src`` names, as a path from the working folder (relative to ``src``
+    as written); None for ``parameters: null``."""
+    value = src.data["parameters"]
+    if value is None:
+        return None
+    allowed = "allowed: the path of a posterior.parquet written by licsim calibrate, relative to this file"
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"{where}: parameters: expected a file path (got {_show(value)}); {allowed}, or null")
+    p = Path(value).expanduser()
+    p = Path(os.path.normpath(p if p.is_absolute() else src.path.parent / p))
+    if not p.is_file():
+        raise UserError(f"{where}: parameters: no file {_display(p, absolute)}; {allowed} or absolute")
+    return _display(p, absolute)
+
+
 def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """``over`` merged over ``base``: mappings merge key by key, anything else replaces."""
     out = copy.deepcopy(dict(base))
@@ -471,6 +501,13 @@ def _schema_at(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[Any, F
         except (KeyError, IndexError, TypeError):
             return None
     return tp, field
+
+
+def parameter_path_type(path: str) -> Any:
+    """The type of the value at a dotted scenario path (``float`` for ``mnc.hurdle``, ``int`` for
+    ``population.biotechs``); None where the schema has no such path."""
+    at = _schema_at(Scenario, path.split("."))
+    return None if at is None else _unwrap(at[0])
 
 
 def _field_names(tp: Any) -> list[str]:

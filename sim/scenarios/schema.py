@@ -730,6 +730,12 @@ class Scenario(Strict):
     end: YearMonth = P("2030-12", "last simulated month", unit="YYYY-MM")
     seed: int = P(20180101, "root seed when none is given on the command line", unit="integer", ge=0,
                   le=MAX_SEED)
+    # Left out of dumps while unset, so scenarios without one hash and compare as before.
+    parameters: str | None = P(None, "parameter ensemble (a posterior.parquet of licsim calibrate): licsim run, "
+                               "compare, batch and validate draw one set from it per replication, as with "
+                               "--posterior FILE, which overrides it; a path relative to the file that sets it, or "
+                               "absolute; null: none. One model alone (LicensingMarket, simulate, the dashboard) "
+                               "runs the scenario's own values", unit="path", exclude_if=lambda v: v is None)
     population: Population = Population()
     drivers: Drivers = Drivers()
     assets: Assets = Assets()

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from sim.interfaces.options import workers_annotation
+from sim.interfaces.options import EXECUTOR_WORKERS_HELP, cluster_annotation, scheduler_annotation, workers_annotation
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,9 @@ def register(app: typer.Typer) -> None:
             "--out", metavar="DIR", help="record folder (default: backtest.out, else results/backtest/<name>_<YEAR>)")] = None,
         fit_out: Annotated[Optional[Path], typer.Option(
             "--fit-out", metavar="DIR", help="the fit's study folder (default: the calibration's out + _backtest<YEAR>)")] = None,
-        workers: Annotated[Optional[int], workers_annotation()] = None,
+        workers: Annotated[Optional[int], workers_annotation(EXECUTOR_WORKERS_HELP)] = None,
+        scheduler: Annotated[Optional[str], scheduler_annotation()] = None,
+        cluster: Annotated[Optional[str], cluster_annotation()] = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="discard the fit's earlier trials")] = False,
         timeout: Annotated[Optional[float], typer.Option(
             "--timeout", min=0.1, metavar="MINUTES", help="stop starting new fit trials after this many minutes")] = None,
@@ -39,4 +41,5 @@ def register(app: typer.Typer) -> None:
         from sim.interfaces.commands.validate import console
 
         run_backtest(experiment, cutoff, trials=trials, replications=replications, out=out, fit_out=fit_out,
-                     workers=workers, fresh=fresh, timeout_minutes=timeout, console=console())
+                     workers=workers, fresh=fresh, timeout_minutes=timeout, console=console(), scheduler=scheduler,
+                     cluster=cluster)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from sim.errors import UserError
-from sim.interfaces.options import cores, workers_option
+from sim.interfaces.options import EXECUTOR_WORKERS_HELP, cluster_annotation, scheduler_annotation, workers_option
 
 
 def register(app: typer.Typer) -> None:
@@ -16,13 +16,9 @@ def register(app: typer.Typer) -> None:
     def batch(
         experiment: Optional[Path] = typer.Argument(None, metavar="EXPERIMENT",
                                                     help="experiment file (experiments/*.yaml)"),
-        workers: Optional[int] = workers_option(
-            "local worker processes, or LocalCluster workers; 1 runs everything in this process "
-            f"(default: one per CPU core, {cores()} here)"),
-        scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
-                                                help="run on a running Dask cluster: tcp://host:port"),
-        cluster: Optional[str] = typer.Option(None, "--cluster", metavar="local",
-                                              help="'local': start a Dask LocalCluster"),
+        workers: Optional[int] = workers_option(EXECUTOR_WORKERS_HELP),
+        scheduler: Annotated[Optional[str], scheduler_annotation()] = None,
+        cluster: Annotated[Optional[str], cluster_annotation()] = None,
         out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR",
                                            help="output folder (default: results/experiments/<name>)"),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="run the failed runs again"),
@@ -38,7 +34,8 @@ def register(app: typer.Typer) -> None:
                                             help="write finished runs to disk at least this often"),
         posterior: Optional[Path] = typer.Option(None, "--posterior", metavar="FILE",
                                                  help="posterior.parquet of licsim calibrate: each run draws a "
-                                                      "parameter set (design values win)"),
+                                                      "parameter set (design values win); overrides the base "
+                                                      "scenario's parameters:"),
     ) -> None:
         """Run an experiment's design points x replications; resume where a stopped batch left off.
 
@@ -56,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
         import signal
 
-        from sim.experiments.executors import check_scheduler, single_threaded_env
+        from sim.experiments.executors import check_executor_options, single_threaded_env
 
         single_threaded_env()  # before numpy loads, where it has not yet
 
@@ -68,13 +65,12 @@ def register(app: typer.Typer) -> None:
         from sim.experiments.tasks import resolve_run_fn
         from sim.io import check_output
 
-        from sim.analysis.posterior import check_against, load_posterior
+        from sim.analysis.posterior import check_against, ensemble
 
         fn = resolve_run_fn(run_fn)
-        if scheduler:
-            check_scheduler(scheduler)
+        check_executor_options(workers, scheduler, cluster)
         loaded = load_experiment(experiment)
-        post = load_posterior(posterior) if posterior is not None else None
+        post = ensemble(loaded.scenario, posterior)
         if post is not None:
             check_against(post, loaded.scenario, skip=[p.path for p in loaded.params])
         out_dir = out if out is not None else Path("results") / "experiments" / loaded.name

@@ -34,20 +34,21 @@ def register(app: typer.Typer) -> None:
         posterior: Annotated[Optional[Path], typer.Option(
             "--posterior", metavar="FILE",
             help="posterior.parquet of licsim calibrate: each replication draws a parameter set "
-                 "(the same for A and B); intervals then cover parameter uncertainty too")] = None,
+                 "(the same for A and B); intervals then cover parameter uncertainty too; overrides the "
+                 "scenarios' parameters:")] = None,
     ) -> None:
         """Run SCENARIO_A and SCENARIO_B with the same seeds and print what differs.
 
-        First the headline (deals, upfronts, headline value, stage mix, biotech survival), then the inputs that differ, then every outcome and the headline by year: A, B, the mean paired difference B - A and the 90% confidence interval of that mean (* where it excludes zero). Writes comparison.csv, compare.png, manifest.json and both sides' runs (a_<A>/, b_<B>/).
+        First the headline (deals, upfronts, headline value, stage mix, biotech survival), then the inputs that differ, then every outcome and the headline by year: A, B, the mean paired difference B - A and the 90% confidence interval of that mean (* where it excludes zero). Writes comparison.csv, compare.png, manifest.json and both sides' runs (a_<A>/, b_<B>/). Scenarios that name the same ensemble in parameters: draw from it as with --posterior; naming different ones is an error.
         """  # noqa: E501
         from sim.analysis.compare import run_comparison
-        from sim.analysis.posterior import load_posterior
+        from sim.analysis.posterior import ensemble_of_pair
         from sim.interfaces.commands.validate import console
         from sim.scenarios.loader import load_scenario
 
         sc_a = load_scenario(scenario_a)
         sc_b = load_scenario(scenario_b)
-        post = load_posterior(posterior) if posterior is not None else None
+        post = ensemble_of_pair(sc_a, sc_b, posterior)
         safe = lambda s: re.sub(r"[^A-Za-z0-9_.\-]", "_", s)  # noqa: E731
         out_dir = out if out is not None else Path("results") / f"compare_{safe(sc_a.name)}_vs_{safe(sc_b.name)}"
         from sim.io import check_output

@@ -27,14 +27,18 @@ def run(
                                                       "(files licsim did not write there are kept)"),
     posterior: Optional[Path] = typer.Option(None, "--posterior", metavar="FILE",
                                              help="posterior.parquet of licsim calibrate: each replication draws "
-                                                  "a parameter set"),
+                                                  "a parameter set (overrides the scenario's parameters:)"),
 ) -> None:
-    """Run SCENARIO; write deals.parquet, monthly.parquet, yearly.csv, manifest.json and charts/."""
-    from sim.analysis.posterior import load_posterior, posterior_jobs
+    """Run SCENARIO; write deals.parquet, monthly.parquet, yearly.csv, manifest.json and charts/.
+
+    A scenario with parameters: FILE (or --posterior FILE, which overrides it) runs each replication
+    with one parameter set of that ensemble, drawn by the replication's seed.
+    """
+    from sim.analysis.posterior import ensemble, posterior_jobs
     from sim.scenarios.loader import load_scenario, scenario_to_dict
 
     sc = load_scenario(scenario)
-    post = load_posterior(posterior) if posterior is not None else None
+    post = ensemble(sc, posterior)
     if replications < 1:
         raise UserError(f"--replications: {replications} is not allowed; use 1 or more")
     if seed is not None and not 0 <= seed <= MAX_SEED:

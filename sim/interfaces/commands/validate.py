@@ -42,11 +42,12 @@ def register(app: typer.Typer) -> None:
         = False,
         posterior: Annotated[Optional[Path], typer.Option(
             "--posterior", metavar="FILE",
-            help="posterior.parquet of licsim calibrate: each replication draws a parameter set")] = None,
+            help="posterior.parquet of licsim calibrate: each replication draws a parameter set (overrides the "
+                 "scenario's parameters:)")] = None,
     ) -> None:
         """Score SCENARIO against the calibration targets (C1-C10, docs/evidence.md).
 
-        Prints the scorecard: target, period, observed, simulated mean with a 90% interval across replications, band, pass or fail. Writes validation.csv, replications.csv, yearly.csv, validation.png and manifest.json. Exit code 0 when every target passes, 1 otherwise.
+        Prints the scorecard: target, period, observed, simulated mean with a 90% interval across replications, band, pass or fail. Writes validation.csv, replications.csv, yearly.csv, validation.png and manifest.json. Exit code 0 when every target passes, 1 otherwise. A scenario with parameters: FILE (or --posterior FILE, which overrides it) draws one parameter set per replication.
         """  # noqa: E501
         from contextlib import nullcontext
 
@@ -54,11 +55,11 @@ def register(app: typer.Typer) -> None:
         from sim.io import check_output, folder_lock
         from sim.scenarios.loader import load_scenario
 
-        from sim.analysis.posterior import load_posterior
+        from sim.analysis.posterior import ensemble
 
         sc = load_scenario(scenario)
         ts = load_targets(targets)
-        post = load_posterior(posterior) if posterior is not None else None
+        post = ensemble(sc, posterior)
         out_dir = out if out is not None else Path("results") / sc.name / "validation"
         check_output(out_dir, "validate", force=force, option="--out" if out is not None else "output folder")
         # an existing folder stays locked while the validation writes into it, as every command's does

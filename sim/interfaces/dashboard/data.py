@@ -276,6 +276,11 @@ class DashboardModel:
         self.levers = levers
         self.scenario_label = scenario
         self.scenario = self._build(scenario, levers)
+        if self.scenario.parameters is not None:  # one model has one parameter set: its own values
+            ens = Path(self.scenario.parameters).name
+            self.notice = (self.notice + "; " if self.notice else "") + (
+                f"scenario {self.scenario_label} refers to a parameter ensemble ({ens}); one run here uses the "
+                "scenario's own values (licsim run draws one set per replication)")
         self.seed = int(seed)
         self.market = LicensingMarket(self.scenario, seed=self.seed)
         self.start = pd.Timestamp(f"{self.scenario.start}-01")
