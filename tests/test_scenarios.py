@@ -89,7 +89,7 @@ def test_missing_section_field_points_at_section(tmp_path: Path) -> None:
           funding:
             scale: 1.2
     """)
-    assert load_error(path) == f"{path}:3:3: drivers.funding.points: required field is missing"
+    assert load_error(path) == f"{path}:3:3: drivers.funding: needs at least one dated point, or a constant"
 
 
 def test_several_errors_are_counted_on_one_line(tmp_path: Path) -> None:

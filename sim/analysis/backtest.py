@@ -296,12 +296,13 @@ def _fit_spec(exp: LoadedExperiment, cutoff: int, trials: int | None, scenario_e
 
 def _scenario_yaml(fitted: Any, overrides: dict[str, Any], source: Path, cutoff: int) -> str:
     from sim.scenarios.loader import scenario_to_dict
+    from sim.scenarios.schema import MODELINE
 
     data = scenario_to_dict(fitted)
     data["extends"] = None
     data = {k: v for k, v in data.items() if v is not None}
     patch = yaml.safe_dump(overrides, sort_keys=False, default_flow_style=False, width=100)
-    head = (f"# The backtest fit of {source} on the targets dated up to {cutoff} (licsim backtest).\n"
+    head = (f"{MODELINE}\n# The backtest fit of {source} on the targets dated up to {cutoff} (licsim backtest).\n"
             "# Complete (it extends nothing), so it stays the backtested model when the scenario it\n"
             "# came from is edited. The fitted values, as dotted overrides of that scenario:\n"
             + "".join(f"#   {line}\n" for line in patch.splitlines()))

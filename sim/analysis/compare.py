@@ -381,8 +381,8 @@ def _fmt_diff(v: float, unit: str) -> str:
         return "0.0 pp" if abs(v) < 0.0005 else f"{v * 100:+.1f} pp"
     if unit == "count":
         return "0.0" if abs(v) < 0.05 else f"{v:+,.1f}"
-    if unit == "number":
-        return f"{v:+.3g}" if abs(v) < 100 else f"{v:+,.0f}"
+    if unit == "number":  # two decimals at most: 1.19 -> 1.26 is +0.07, not +0.0751
+        return ("0.00" if abs(v) < 0.005 else f"{v:+.2f}") if abs(v) < 100 else f"{v:+,.0f}"
     s = format_value(abs(v), unit)
     return ("-" if v < 0 else "+") + s
 

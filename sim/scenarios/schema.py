@@ -59,6 +59,9 @@ def _year_month(value: Any) -> str:
     raise ValueError(f"a date must be written YYYY-MM (got {value!r})")
 
 
+#: The first line of a scenario file that points YAML editors (yaml-language-server) to its JSON Schema.
+MODELINE = "# yaml-language-server: $schema=scenario.schema.json"
+
 YearMonth = Annotated[str, BeforeValidator(_year_month)]
 
 #: A name that is also a folder name: results/<name>/ (no path, no leading dot, no "." or "..").
@@ -126,9 +129,10 @@ class Shock(Strict):
 
 
 class Driver(Strict):
-    """A time series: dated points joined by straight lines, flat after the last point."""
+    """A time series: dated points joined by straight lines, flat after the last point (or one constant level)."""
 
-    points: dict[YearMonth, float] = P(..., "dated values; between them linear, after the last held flat", unit="index")
+    points: dict[YearMonth, float] = P({}, "dated values; between them linear, after the last held flat (needed "
+                                       "unless constant is set)", unit="index")
     scale: float = P(1.0, "multiplier applied to every point (for experiments)", unit="x", ge=0.0, le=100.0)
     shocks: list[Shock] = P([], "dated shocks added on top of the series")
     constant: float | None = P(None, "hold the driver at this one level every month instead of following its "
@@ -140,8 +144,8 @@ class Driver(Strict):
 
     @model_validator(mode="after")
     def _check_points(self) -> "Driver":
-        if not self.points:
-            raise ValueError("needs at least one dated point")
+        if not self.points and self.constant is None:
+            raise ValueError("needs at least one dated point, or a constant")
         for key, value in self.points.items():
             if not (self.lower <= value <= self.upper):
                 raise ValueError(
@@ -367,7 +371,8 @@ class Sector(Strict):
     experience_memory_months: float = P(120.0, "months over which clinical experience fades (exponential memory): "
                                         "know-how leaves with people and teams, so experience, and learning with it, "
                                         "settles when readouts do (organisational forgetting, Argote, Beckman and "
-                                        "Epple 1990)", unit="months", ge=1.0, le=1200)
+                                        "Epple 1990, for the direction; the length is an assumption)", unit="months",
+                                        source="assumption", ge=1.0, le=1200)
     learning_quality: float = P(0.3, "rise of new programmes' mean latent quality per unit of innovation",
                                 unit="sd per unit", ge=0.0, le=2.0)
     learning_speed: float = P(0.1, "fall of China-run development time per unit of innovation (log)",
@@ -695,8 +700,9 @@ class Trust(Strict):
                                  "China-originated programmes adds to (takes from) trust", unit="trust units",
                                  source="fitted", ge=0.0, le=0.3)
     track_record_scale: float = P(20.0, "net surprise of global readouts (phase 2 or later, run by licensees; a "
-                                  "success counts 1 - its odds, a failure minus its odds) that moves the record "
-                                  "by tanh(1)", unit="readouts", ge=0.1, le=1e4)
+                                  "success counts 1 - its odds, a failure minus failure_weight x its odds) that "
+                                  "moves the record "
+                                  "by tanh(1)", unit="readouts (surprise)", ge=0.1, le=1e4)
     track_record_memory_months: float = P(60.0, "months over which the record fades (exponential memory)",
                                           unit="months", ge=1.0, le=600)
     failure_weight: float = P(1.0, "weight of a failed global readout's surprise relative to a success's (1 = "

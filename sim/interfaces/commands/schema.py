@@ -8,10 +8,10 @@ from typing import Any, Optional
 
 import typer
 
+from sim.scenarios.schema import MODELINE  # noqa: F401  (one home: licsim backtest writes it too)
+
 #: Where the shipped scenarios find it (their first line names it).
 SHIPPED = Path("scenarios") / "scenario.schema.json"
-#: The first line of a scenario file that points YAML editors (yaml-language-server) to it.
-MODELINE = "# yaml-language-server: $schema=scenario.schema.json"
 
 
 def scenario_json_schema() -> dict[str, Any]:

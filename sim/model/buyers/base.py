@@ -43,7 +43,6 @@ PACKAGES = ["global", "ex_china", "us_eu_jp", "regional"]
 GLOBAL, EX_CHINA, USEUJP, REGIONAL = range(4)
 
 
-
 def bernoulli_cells(rng: np.random.Generator, rows: int, cols: int, p: float) -> tuple[np.ndarray, np.ndarray]:
     """The (row, column) cells of a rows x cols grid, each taken independently with probability p,
     in row-major order. Drawn as geometric gaps between taken cells, so the cost follows the
