@@ -403,7 +403,7 @@ def test_the_shipped_ensemble_scenario_is_the_baseline_drawing_from_the_calibrat
     from sim.scenarios.loader import load_scenario
 
     base, ens = load_scenario("baseline"), load_scenario("baseline_ensemble")
-    record = ROOT / "experiments" / "calibration_record" / "model2" / "stageC" / "posterior.parquet"
+    record = ROOT / "experiments" / "calibration_record" / "model2" / "stageD" / "posterior.parquet"
     assert Path(ens.parameters).resolve() == record.resolve() and base.parameters is None
     assert ens.model_dump(exclude={"name", "description", "extends", "parameters"}) == \
         base.model_dump(exclude={"name", "description", "extends"})

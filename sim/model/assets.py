@@ -123,6 +123,14 @@ class AssetTable:
         odds = p.success[stage] * p.area_success[self.area[ids]] * np.exp(p.quality_success_gain * self.quality[ids])
         return np.where(stage >= APPROVED, 1.0, np.minimum(odds, p.success_cap))
 
+    def prior_odds(self, ids: np.ndarray) -> np.ndarray:
+        """The odds a programme of the start's average quality has at its stage and area: what
+        buyers expect of a China programme before its own data (the track record's yardstick)."""
+        p = self.p
+        stage = self.stage[ids].astype(int)
+        odds = p.success[stage] * p.area_success[self.area[ids]]
+        return np.where(stage >= APPROVED, 1.0, np.minimum(odds, p.success_cap))
+
     def stage_odds(self, ids: np.ndarray) -> np.ndarray:
         """(programmes, stages) odds of each stage, with stages already passed or read out at 1."""
         p = self.p

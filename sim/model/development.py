@@ -69,15 +69,15 @@ def develop(model: "LicensingMarket") -> None:
     a.paused[:n] = active & ~running & ~cleared
     a.progress[:n][running] += 1.0
     due = np.flatnonzero(running & (a.progress[:n] >= a.duration[:n]))
-    odds = a.success_prob(due)
-    ok = model.rng.random(due.size) < odds
+    ok = model.rng.random(due.size) < a.success_prob(due)
+    prior = a.prior_odds(due)
     up, down = due[ok], due[~ok]
     # A success whose next stage its owner cannot fund (or which it is licensing out) waits at the gate.
     wait = biotech.gated(model, up) if up.size else np.zeros(0, bool)
     a.read_out[up[wait]] = True
     a.paused[up[wait]] = True
     move = np.concatenate([up[~wait], clear])
-    record_readouts(model, up, down, odds[ok], odds[~ok])
+    record_readouts(model, up, down, prior[ok], prior[~ok])
     a.status[down] = FAILED
     a.in_talks[down] = False
     a.stage[move] += 1
@@ -91,7 +91,8 @@ def develop(model: "LicensingMarket") -> None:
 def record_readouts(model: "LicensingMarket", up: np.ndarray, down: np.ndarray, p_up: np.ndarray,
                     p_down: np.ndarray) -> None:
     """Clinical experience (phase 2 on) and the global track record of licensed China programmes:
-    each readout abroad counts by how far it beat (or fell short of) the odds it had."""
+    each readout abroad counts by how far it beat (or fell short of) the odds buyers expected of it
+    (``p_up``, ``p_down``: :meth:`AssetTable.prior_odds`)."""
     a, f = model.assets, model.firms
     late_up, late_down = a.stage[up] >= PHASE2, a.stage[down] >= PHASE2
     s = model.params.sector

@@ -700,7 +700,7 @@ class Trust(Strict):
                                  "China-originated programmes adds to (takes from) trust", unit="trust units",
                                  source="fitted", ge=0.0, le=0.3)
     track_record_scale: float = P(20.0, "net surprise of global readouts (phase 2 or later, run by licensees; a "
-                                  "success counts 1 - its odds, a failure minus failure_weight x its odds) that "
+                                  "success counts 1 - the odds expected of it, a failure minus failure_weight x those odds) that "
                                   "moves the record "
                                   "by tanh(1)", unit="readouts (surprise)", ge=0.1, le=1e4)
     track_record_memory_months: float = P(60.0, "months over which the record fades (exponential memory)",
