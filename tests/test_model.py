@@ -448,7 +448,7 @@ def test_the_steady_state_scenario_holds_every_driver_flat():
 
 @pytest.mark.slow
 def test_constant_drivers_give_steady_deals(steady_state):
-    """25 years at late-2024 drivers: deals in the last 8 years within 10% of the 8 before."""
+    """25 years at 2024 drivers: deals in the last 8 years within 10% of the 8 before."""
     deals, _, _ = steady_state
     assert abs(deals["35-42"] / deals["27-34"] - 1.0) <= 0.10, deals
 
