@@ -118,17 +118,17 @@ class AssetTable:
 
     # ------------------------------------------------------------------ odds and worth
     def success_prob(self, ids: np.ndarray, stage: np.ndarray | None = None) -> np.ndarray:
-        p = self.p
-        stage = self.stage[ids].astype(int) if stage is None else stage
-        odds = p.success[stage] * p.area_success[self.area[ids]] * np.exp(p.quality_success_gain * self.quality[ids])
-        return np.where(stage >= APPROVED, 1.0, np.minimum(odds, p.success_cap))
+        return self._odds(ids, stage, np.exp(self.p.quality_success_gain * self.quality[ids]))
 
     def prior_odds(self, ids: np.ndarray) -> np.ndarray:
         """The odds a programme of the start's average quality has at its stage and area: what
         buyers expect of a China programme before its own data (the track record's yardstick)."""
+        return self._odds(ids, None, 1.0)
+
+    def _odds(self, ids: np.ndarray, stage: np.ndarray | None, quality_factor: np.ndarray | float) -> np.ndarray:
         p = self.p
-        stage = self.stage[ids].astype(int)
-        odds = p.success[stage] * p.area_success[self.area[ids]]
+        stage = self.stage[ids].astype(int) if stage is None else stage
+        odds = p.success[stage] * p.area_success[self.area[ids]] * quality_factor
         return np.where(stage >= APPROVED, 1.0, np.minimum(odds, p.success_cap))
 
     def stage_odds(self, ids: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Exogenous drivers: the funding climate, trust, patent-cliff pressure, US venture money.
 
 Design notes: a driver is a piecewise-linear series through dated points, held flat
-before the first and after the last point (or one ``constant`` level), times ``scale``, plus dated additive shocks
-(ramped in linearly, optionally fading out). Everything is precomputed once per run as
+before the first and after the last point (or one ``constant`` level), times ``scale``, plus
+dated additive shocks (ramped in linearly, optionally fading out). Everything is precomputed once per run as
 one array over the simulated months, so the market reads a driver with an index.
 
     x(t) = clip(scale * interp(t; points) + sum_k shock_k(t), lower, upper)
@@ -22,10 +22,13 @@ DRIVER_NAMES = ("funding", "trust", "patent_cliff", "us_venture", "rd_externalis
 def driver_series(driver: Driver, start: str, n_months: int) -> np.ndarray:
     """Evaluate one driver at each simulated month (float64 array of length n_months)."""
     t = month_index(start) + np.arange(n_months, dtype=np.float64)
-    keys = sorted(driver.points, key=month_index)
-    xp = np.array([month_index(k) for k in keys], dtype=np.float64)
-    fp = np.array([driver.points[k] for k in keys], dtype=np.float64)
-    level = np.full(n_months, driver.constant) if driver.constant is not None else np.interp(t, xp, fp)
+    if driver.constant is not None:
+        level = np.full(n_months, driver.constant)
+    else:
+        keys = sorted(driver.points, key=month_index)
+        xp = np.array([month_index(k) for k in keys], dtype=np.float64)
+        fp = np.array([driver.points[k] for k in keys], dtype=np.float64)
+        level = np.interp(t, xp, fp)
     values = level * driver.scale
     for shock in driver.shocks:
         t0 = month_index(shock.at)

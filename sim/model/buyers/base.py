@@ -192,6 +192,13 @@ class Buyer(mesa.Agent):
         raise NotImplementedError
 
     @classmethod
+    def revenue_budget(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
+        """A company's month of BD allocation at no revenue gap: bd_budget_share of its revenue,
+        in-licensed sales included (the base of the companies' ``budget``)."""
+        rows = model.buyers.row[js]
+        return (model.firms.revenue[rows] + model.firms.licensed_sales[rows]) * model.params.mnc.bd_budget_share / 12.0
+
+    @classmethod
     def capacity(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         """Diligence starts each buyer can add this month."""
         raise NotImplementedError

@@ -92,10 +92,7 @@ class Mnc(Buyer):
 
     @classmethod
     def budget(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
-        p = model.params.mnc
-        rows = model.buyers.row[js]
-        revenue = model.firms.revenue[rows] + model.firms.licensed_sales[rows]
-        return revenue * p.bd_budget_share / 12.0 * (1.0 + p.gap_budget_elasticity * cls.gap(model, js))
+        return cls.revenue_budget(model, js) * (1.0 + model.params.mnc.gap_budget_elasticity * cls.gap(model, js))
 
     @classmethod
     def capacity(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:

@@ -39,8 +39,7 @@ class RegionalLicensee(Buyer):
 
     @classmethod
     def budget(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
-        rows = model.buyers.row[js]
-        return (model.firms.revenue[rows] + model.firms.licensed_sales[rows]) * model.params.mnc.bd_budget_share / 12.0
+        return cls.revenue_budget(model, js)
 
     @classmethod
     def capacity(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:

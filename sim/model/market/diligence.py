@@ -114,7 +114,7 @@ def close_talks(model: "LicensingMarket") -> None:
         cls = KIND_CLASS[int(code)]
         assets, js = d["asset"][idx[sel]], d["buyer"][idx[sel]]
         distrusted[sel] = distrust(model, cls, assets, js)
-        basis_now[sel] = value_now[sel] * climate(model, cls, assets, js)
+        basis_now[sel] = value_now[sel] * climate(model, cls, assets, js, distrusted[sel])
     p = model.params
     failed = model.rng.random(idx.size) < p.diligence.fail + p.diligence.distrust_fail * distrusted
     reading = np.exp(-0.5 * model.rng.normal(0.0, p.valuation.quality_noise, idx.size))

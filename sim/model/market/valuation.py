@@ -35,11 +35,15 @@ def distrust(model: "LicensingMarket", kind: "type[Buyer]", assets: np.ndarray, 
     return (1.0 - buyer_trust(model, js)) * reliance
 
 
-def climate(model: "LicensingMarket", kind: "type[Buyer]", assets: np.ndarray, js: np.ndarray) -> np.ndarray:
-    """This month's multiplier of each buyer's value of each programme (pairs ``assets``, ``js``)."""
+def climate(model: "LicensingMarket", kind: "type[Buyer]", assets: np.ndarray, js: np.ndarray,
+            distrusted: np.ndarray | None = None) -> np.ndarray:
+    """This month's multiplier of each buyer's value of each programme (pairs ``assets``, ``js``);
+    ``distrusted``: their :func:`distrust`, when the caller has it already."""
     v = model.params.valuation
     stage = model.assets.stage[assets].astype(int)
     appetite = kind.appetite(model, js)[np.arange(js.size), stage]
-    trust_factor = 1.0 - v.trust_sensitivity * distrust(model, kind, assets, js)
+    if distrusted is None:
+        distrusted = distrust(model, kind, assets, js)
+    trust_factor = 1.0 - v.trust_sensitivity * distrusted
     urgency = 1.0 + v.urgency_gain * kind.gap(model, js)
     return appetite * trust_factor * urgency
