@@ -31,6 +31,21 @@ def workers_annotation(help_text: str = WORKERS_HELP) -> Any:
     return typer.Option("--workers", "-w", min=1, metavar="N", help=help_text)
 
 
+def _posterior_help(draws: str, whose: str) -> str:
+    return f"posterior.parquet of licsim calibrate: {draws}; overrides the {whose} parameters:"
+
+
+def posterior_option(draws: str = "each replication draws a parameter set", whose: str = "scenario's") -> Any:
+    """``--posterior FILE``: the ensemble a command draws one parameter set from per replication
+    (as a parameter's default); ``draws`` says what draws, ``whose`` whose ``parameters:`` it overrides."""
+    return typer.Option(None, "--posterior", metavar="FILE", help=_posterior_help(draws, whose))
+
+
+def posterior_annotation(draws: str = "each replication draws a parameter set", whose: str = "scenario's") -> Any:
+    """The same option, for ``Annotated[Optional[Path], posterior_annotation()] = None``."""
+    return typer.Option("--posterior", metavar="FILE", help=_posterior_help(draws, whose))
+
+
 #: ``--workers`` where it also sizes a Dask LocalCluster (``batch``, ``calibrate``, ``backtest``).
 EXECUTOR_WORKERS_HELP = ("local worker processes, or LocalCluster workers; 1 runs everything in this process "
                          f"(default: one per CPU core, {cores()} here)")

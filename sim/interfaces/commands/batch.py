@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from sim.errors import UserError
-from sim.interfaces.options import EXECUTOR_WORKERS_HELP, cluster_annotation, scheduler_annotation, workers_option
+from sim.interfaces.options import (EXECUTOR_WORKERS_HELP, cluster_annotation, posterior_option, scheduler_annotation,
+                                    workers_option)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,10 +33,8 @@ def register(app: typer.Typer) -> None:
                                              help="module:function to run instead of the model (testing)"),
         flush_seconds: float = typer.Option(1.0, "--flush-seconds", hidden=True, min=0.0,
                                             help="write finished runs to disk at least this often"),
-        posterior: Optional[Path] = typer.Option(None, "--posterior", metavar="FILE",
-                                                 help="posterior.parquet of licsim calibrate: each run draws a "
-                                                      "parameter set (design values win); overrides the base "
-                                                      "scenario's parameters:"),
+        posterior: Optional[Path] = posterior_option("each run draws a parameter set (design values win)",
+                                                     whose="base scenario's"),
     ) -> None:
         """Run an experiment's design points x replications; resume where a stopped batch left off.
 

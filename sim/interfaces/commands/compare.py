@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from sim.limits import MAX_SEED
-from sim.interfaces.options import workers_annotation
+from sim.interfaces.options import posterior_annotation, workers_annotation
 
 
 def register(app: typer.Typer) -> None:
@@ -31,11 +31,9 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option(
             "--force", help="replace the files of an earlier comparison in the output folder (others are kept)")]
         = False,
-        posterior: Annotated[Optional[Path], typer.Option(
-            "--posterior", metavar="FILE",
-            help="posterior.parquet of licsim calibrate: each replication draws a parameter set "
-                 "(the same for A and B); intervals then cover parameter uncertainty too; overrides the "
-                 "scenarios' parameters:")] = None,
+        posterior: Annotated[Optional[Path], posterior_annotation(
+            "each replication draws a parameter set (the same for A and B); intervals then cover parameter "
+            "uncertainty too", whose="scenarios'")] = None,
     ) -> None:
         """Run SCENARIO_A and SCENARIO_B with the same seeds and print what differs.
 

@@ -9,7 +9,7 @@ import typer
 
 from sim.errors import UserError
 from sim.limits import MAX_SEED
-from sim.interfaces.options import workers_option
+from sim.interfaces.options import posterior_option, workers_option
 
 
 def register(app: typer.Typer) -> None:
@@ -25,9 +25,7 @@ def run(
     workers: Optional[int] = workers_option(),
     force: bool = typer.Option(False, "--force", help="replace an earlier run's files in the output folder "
                                                       "(files licsim did not write there are kept)"),
-    posterior: Optional[Path] = typer.Option(None, "--posterior", metavar="FILE",
-                                             help="posterior.parquet of licsim calibrate: each replication draws "
-                                                  "a parameter set (overrides the scenario's parameters:)"),
+    posterior: Optional[Path] = posterior_option(),
 ) -> None:
     """Run SCENARIO; write deals.parquet, monthly.parquet, yearly.csv, manifest.json and charts/.
 

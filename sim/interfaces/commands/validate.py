@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from sim.limits import MAX_SEED
-from sim.interfaces.options import workers_annotation
+from sim.interfaces.options import posterior_annotation, workers_annotation
 
 
 def console():
@@ -40,10 +40,7 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option(
             "--force", help="replace the files of an earlier validation in the output folder (others are kept)")]
         = False,
-        posterior: Annotated[Optional[Path], typer.Option(
-            "--posterior", metavar="FILE",
-            help="posterior.parquet of licsim calibrate: each replication draws a parameter set (overrides the "
-                 "scenario's parameters:)")] = None,
+        posterior: Annotated[Optional[Path], posterior_annotation()] = None,
     ) -> None:
         """Score SCENARIO against the calibration targets (C1-C10, docs/evidence.md).
 
@@ -51,11 +48,10 @@ def register(app: typer.Typer) -> None:
         """  # noqa: E501
         from contextlib import nullcontext
 
+        from sim.analysis.posterior import ensemble
         from sim.analysis.validation import load_targets, run_validation
         from sim.io import check_output, folder_lock
         from sim.scenarios.loader import load_scenario
-
-        from sim.analysis.posterior import ensemble
 
         sc = load_scenario(scenario)
         ts = load_targets(targets)
