@@ -18,6 +18,8 @@ read out at a stage gate (``read_out``) counts that stage's odds as won.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from sim.model.codes import ACTIVE, APPROVED, PHASE2, Status  # noqa: F401  (Status re-exported)
@@ -30,6 +32,31 @@ US = REGIONS.index("US")
 EX_CN = np.array([r != "CN" for r in REGIONS])
 US_EU_JP = np.array([r in ("US", "EU", "JP") for r in REGIONS])
 APPROVED = int(APPROVED)
+
+
+def any_column(m: np.ndarray) -> np.ndarray:
+    """Rows of a boolean (rows, regions) matrix with any column set. Column by column: numpy's
+    reduction along short rows costs several times more (it is run every month on every programme)."""
+    return functools.reduce(np.logical_or, (m[:, c] for c in range(m.shape[1])))
+
+
+def all_columns(m: np.ndarray) -> np.ndarray:
+    """Rows of a boolean (rows, regions) matrix with every column set (see :func:`any_column`)."""
+    return functools.reduce(np.logical_and, (m[:, c] for c in range(m.shape[1])))
+
+
+def cdf(weights: np.ndarray) -> np.ndarray:
+    """Cumulative distribution of non-negative category weights (what :func:`categories` draws from)."""
+    out = np.cumsum(weights)
+    out /= out[-1]
+    return out
+
+
+def categories(rng: np.random.Generator, cumulative: np.ndarray, k: int) -> np.ndarray:
+    """``k`` category indices drawn with :func:`cdf` ``cumulative``: the draws of
+    ``rng.choice(len(weights), size=k, p=weights)``, without its per-call checks of the weights
+    (programmes are started every month, a few at a time)."""
+    return cumulative.searchsorted(rng.random(k), side="right")
 
 
 class AssetTable:
@@ -55,6 +82,7 @@ class AssetTable:
         self._to_approval = np.cumsum(np.concatenate([[0.0], params.duration[:APPROVED]]))
         self._stage_end_years = np.cumsum(params.duration[:APPROVED]) / 12.0
         self._stage_start_years = np.concatenate([[0.0], self._stage_end_years])
+        self._area_cdf, self._modality_cdf = cdf(params.area_mix), cdf(params.modality_mix)
 
     def _grow(self, extra: int) -> None:
         cap = self.stage.size
@@ -85,10 +113,10 @@ class AssetTable:
         self.developer[ids] = owners
         self.stage[ids] = stage
         self.status[ids] = ACTIVE
-        self.area[ids] = rng.choice(p.area_mix.size, size=k, p=p.area_mix)
-        self.modality[ids] = rng.choice(p.modality_mix.size, size=k, p=p.modality_mix)
+        self.area[ids] = categories(rng, self._area_cdf, k)
+        self.modality[ids] = categories(rng, self._modality_cdf, k)
         tilt = p.novelty_mix * np.exp(innovation[0] * (1.5 - np.arange(p.novelty_mix.size)))
-        self.novelty[ids] = rng.choice(tilt.size, size=k, p=tilt / tilt.sum())
+        self.novelty[ids] = categories(rng, cdf(tilt / tilt.sum()), k)
         self.quality[ids] = rng.normal(innovation[1], 1.0, size=k)
         self.global_data[ids] = rng.random(k) < min(1.0, p.global_data_share * np.exp(innovation[2]))
         # Core programmes are the promising ones: those whose (noisy) potential clears the cut
@@ -115,6 +143,10 @@ class AssetTable:
         self.duration[ids] = self.p.duration[stage] * factor * rng.lognormal(0.0, self.p.duration_spread, ids.size)
         self.progress[ids] = 0.0
         self.read_out[ids] = False
+
+    def live(self) -> np.ndarray:
+        """Ids of the active programmes (most rows are programmes that have ended)."""
+        return np.flatnonzero(self.status[: self.n] == ACTIVE)
 
     # ------------------------------------------------------------------ odds and worth
     def success_prob(self, ids: np.ndarray, stage: np.ndarray | None = None) -> np.ndarray:
@@ -143,7 +175,17 @@ class AssetTable:
         return np.where(done, 1.0, odds)
 
     def pos_to_approval(self, ids: np.ndarray) -> np.ndarray:
-        return self.stage_odds(ids).prod(axis=1)
+        """The product of :meth:`stage_odds` over the stages, stage by stage (the same numbers,
+        without the (programmes, stages) matrices)."""
+        p = self.p
+        base = p.area_success[self.area[ids]] * np.exp(p.quality_success_gain * self.quality[ids])
+        stage, read = self.stage[ids], self.read_out[ids]
+        out = np.ones(ids.size)
+        for s in range(APPROVED):
+            done = (stage > s) | ((stage == s) & read)
+            odds = np.where(done, 1.0, np.minimum(base * p.success[s], p.success_cap))
+            out = odds if s == 0 else out * odds
+        return out
 
     def years_to_launch(self, ids: np.ndarray) -> np.ndarray:
         stage = self.stage[ids].astype(int)

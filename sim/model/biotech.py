@@ -36,7 +36,7 @@ import mesa
 import numpy as np
 
 from sim.model.codes import ACTIVE, BIOTECH, PHASE3, WITHDRAWN
-from sim.model.assets import APPROVED, EX_CN
+from sim.model.assets import APPROVED, EX_CN, any_column
 from sim.model.firms import Kind
 
 if TYPE_CHECKING:
@@ -94,12 +94,12 @@ class Biotech(mesa.Agent):
 def refresh_burn(model: "LicensingMarket") -> None:
     """Monthly burn of every biotech: overhead plus its share of the programmes it pays for."""
     a, f = model.assets, model.firms
-    n = a.n
-    orig = a.originator[:n]
-    running = (a.status[:n] == ACTIVE) & ~a.paused[:n] & (a.stage[:n] < APPROVED)
-    cost = model.params.development.cost[a.stage[:n].astype(int)]
-    share = np.where(a.developer[:n] != orig, 1.0 - model.params.terms.licensee_cost_share, 1.0)
-    burn = np.bincount(orig, weights=np.where(running, cost * share, 0.0), minlength=f.n)
+    live = a.live()
+    ids = live[~a.paused[live] & (a.stage[live] < APPROVED)]
+    orig = a.originator[ids]
+    cost = model.params.development.cost[a.stage[ids].astype(int)]
+    share = np.where(a.developer[ids] != orig, 1.0 - model.params.terms.licensee_cost_share, 1.0)
+    burn = np.bincount(orig, weights=cost * share, minlength=f.n)
     is_bt = (f.kind[: f.n] == BIOTECH) & f.alive[: f.n]
     f.burn[: f.n] = np.where(is_bt, burn + model.params.finance.overhead, f.burn[: f.n])
 
@@ -149,8 +149,9 @@ def pay_burn(model: "LicensingMarket") -> int:
     # A biotech left with no programme of its own and none in its deals' hands winds down: its
     # investors take back what is left rather than pay overhead for nothing.
     a = model.assets
-    active = a.status[: a.n] == ACTIVE
-    own = a.originator[: a.n][active & (a.rights[: a.n] == a.originator[: a.n, None]).any(axis=1)]
+    live = a.live()
+    orig = a.originator[live]
+    own = orig[any_column(a.rights[live] == orig[:, None])]
     has_programme = np.zeros(f.n, dtype=bool)
     has_programme[own] = True
     empty = alive[~has_programme[alive] & ~in_talks[alive]]
@@ -186,7 +187,7 @@ def fold(model: "LicensingMarket", rows: np.ndarray) -> None:
 def best_programmes(model: "LicensingMarket", rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stage and quality of each biotech's most advanced active programme (stage -1 if none)."""
     a, f = model.assets, model.firms
-    idx = np.flatnonzero(a.status[: a.n] == ACTIVE)
+    idx = a.live()
     key = a.stage[idx].astype(float) + 0.01 * np.tanh(a.quality[idx])
     best_key = np.full(f.n, -1.0)
     np.maximum.at(best_key, a.originator[idx], key)
@@ -210,13 +211,12 @@ def gated(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
     return self_run & (stage < PHASE3) & (short | a.in_talks[ids])
 
 
-def paused(model: "LicensingMarket") -> np.ndarray:
-    """Cash-short biotechs pause non-core programmes they still run themselves (mask over programmes)."""
+def paused(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
+    """Which of the programmes ``ids`` their cash-short biotechs pause: non-core ones they still run themselves."""
     a, f = model.assets, model.firms
-    n = a.n
-    orig = a.originator[:n]
-    self_run = (a.developer[:n] == orig) & (f.kind[orig] == BIOTECH)
-    return self_run & ~a.core[:n] & (f.runway(orig) < model.params.seller.pause_runway_months)
+    orig = a.originator[ids]
+    self_run = (a.developer[ids] == orig) & (f.kind[orig] == BIOTECH)
+    return self_run & ~a.core[ids] & (f.runway(orig) < model.params.seller.pause_runway_months)
 
 
 def distressed(model: "LicensingMarket", rows: np.ndarray) -> np.ndarray:
@@ -227,12 +227,12 @@ def distressed(model: "LicensingMarket", rows: np.ndarray) -> np.ndarray:
 def choose_offers(model: "LicensingMarket") -> np.ndarray:
     """Which unlicensed programmes the biotechs shop this month (programme ids)."""
     a, f, p = model.assets, model.firms, model.params.seller
-    n = a.n
-    orig = a.originator[:n]
-    ex_cn_free = (a.rights[:n][:, EX_CN] == orig[:, None]).any(axis=1)
-    cand = (a.status[:n] == ACTIVE) & ~a.in_talks[:n] & f.alive[orig] & ex_cn_free
+    live = a.live()
+    orig = a.originator[live]
+    ex_cn_free = any_column(a.rights[live][:, EX_CN] == orig[:, None])
+    cand = ~a.in_talks[live] & f.alive[orig] & ex_cn_free
     cand &= f.kind[orig] == BIOTECH
-    ids = np.flatnonzero(cand)
+    ids = live[cand]
     if ids.size == 0:
         return ids
     owners = a.originator[ids]

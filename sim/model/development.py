@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.codes import ACTIVE, BIOTECH, FAILED, INCUBATOR, PHASE2
+from sim.model.codes import BIOTECH, FAILED, INCUBATOR, PHASE2
 from sim.model import biotech
 from sim.model.assets import APPROVED
 from sim.model.market import contracts
@@ -29,46 +29,50 @@ if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
 
 
-def newco_funding(model: "LicensingMarket", running: np.ndarray) -> np.ndarray:
-    """Incubators pay their NewCos' month at US cost; returns the NewCo programmes left unfunded."""
+def newco_funding(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
+    """Incubators pay their NewCos' month at US cost, out of the programmes ``ids`` that would run;
+    returns which of them are left unfunded."""
     a, f, p = model.assets, model.firms, model.params
-    dev = a.developer[: a.n]
-    newco = running & (f.kind[dev] == INCUBATOR)
-    ids = np.flatnonzero(newco)
-    unfunded = np.zeros(a.n, dtype=bool)
-    if ids.size == 0:
+    dev = a.developer[ids]
+    newco = np.flatnonzero(f.kind[dev] == INCUBATOR)
+    unfunded = np.zeros(ids.size, dtype=bool)
+    if newco.size == 0:
         return unfunded
-    cost = p.incubator.us_cost_multiple * p.development.cost[a.stage[ids].astype(int)]
-    owners = dev[ids]
+    cost = p.incubator.us_cost_multiple * p.development.cost[a.stage[ids[newco]].astype(int)]
+    owners = dev[newco]
     # An incubator funds its NewCos in programme order while its money lasts.
-    order = np.lexsort((ids, owners))
+    order = np.lexsort((ids[newco], owners))
     owners_o, cost_o = owners[order], cost[order]
-    starts = np.r_[0, np.flatnonzero(owners_o[1:] != owners_o[:-1]) + 1]
+    new_owner = np.concatenate([[True], owners_o[1:] != owners_o[:-1]])
     cum = np.cumsum(cost_o)
-    before = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, owners_o.size]))
+    prev = np.concatenate([[0.0], cum[:-1]])
+    before = np.maximum.accumulate(np.where(new_owner, prev, 0.0))  # what the incubators before it took
     ok = (cum - before) <= f.cash[owners_o]
     paid = np.bincount(owners_o[ok], weights=cost_o[ok], minlength=f.n)
     payers = np.flatnonzero(paid > 0)
     f.sink(payers, paid[payers], "rd_spend")
-    unfunded[ids[order][~ok]] = True
+    unfunded[newco[order][~ok]] = True
     return unfunded
 
 
 def develop(model: "LicensingMarket") -> None:
     a, f = model.assets, model.firms
-    n = a.n
-    active = (a.status[:n] == ACTIVE) & (a.stage[:n] < APPROVED)
+    live = a.live()
+    act = live[a.stage[live] < APPROVED]
     # Programmes waiting at a gate move on once it clears.
-    waiting = np.flatnonzero(active & a.read_out[:n])
-    clear = waiting[~biotech.gated(model, waiting)] if waiting.size else waiting
-    hold = biotech.paused(model)
-    running = active & ~a.read_out[:n] & ~hold
-    running &= ~newco_funding(model, running)
-    cleared = np.zeros(n, dtype=bool)
-    cleared[clear] = True
-    a.paused[:n] = active & ~running & ~cleared
-    a.progress[:n][running] += 1.0
-    due = np.flatnonzero(running & (a.progress[:n] >= a.duration[:n]))
+    read = a.read_out[act]
+    waiting = np.flatnonzero(read)
+    cleared = np.zeros(act.size, dtype=bool)
+    if waiting.size:
+        cleared[waiting[~biotech.gated(model, act[waiting])]] = True
+    clear = act[cleared]
+    run = ~read & ~biotech.paused(model, act)
+    run[run] = ~newco_funding(model, act[run])
+    a.paused[: a.n] = False
+    a.paused[act] = ~run & ~cleared
+    running = act[run]
+    a.progress[running] += 1.0
+    due = running[a.progress[running] >= a.duration[running]]
     ok = model.rng.random(due.size) < a.success_prob(due)
     prior = a.prior_odds(due)
     up, down = due[ok], due[~ok]

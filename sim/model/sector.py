@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.assets import categories, cdf
 from sim.model.biotech import Biotech
 from sim.model.codes import BIOTECH
 
@@ -62,7 +63,7 @@ def found(model: "LicensingMarket", count: int, initial: bool) -> np.ndarray:
         n_assets = np.ones(count, np.int64)
         stage_w = np.r_[1.0 - s.entrant_phase1_share, s.entrant_phase1_share, np.zeros(4)]
     owners_rel = np.repeat(np.arange(count), n_assets)
-    stages = rng.choice(stage_w.size, size=owners_rel.size, p=stage_w)
+    stages = categories(rng, cdf(stage_w), owners_rel.size)
     burn = fp.overhead + np.bincount(owners_rel, weights=model.params.development.cost[stages], minlength=count)
     runway = fp.initial_runway_months if initial else fp.entrant_runway_months
     cash = burn * runway * rng.lognormal(0.0, 0.5 if initial else 0.3, size=count)

@@ -78,6 +78,16 @@ class BuyerTable:
         self.exposure = np.zeros(0)  # revenue gap per unit of the patent-cliff driver
         self.appetite = np.zeros((0, len(STAGES)))  # appetite by stage at the reference climate
         self.agents: list[Buyer] = []
+        self._of: dict[int, np.ndarray] = {}
+        # This month's terms of every buyer, set by :meth:`observe` once the month's drivers and
+        # beliefs are known: its trust in China data, appetite by stage, revenue gap, search
+        # effort and reliance on China-only data. Every screen, bid and signing of the month
+        # reads them, rather than recomputing them pair by pair.
+        self.trust_now = np.zeros(0)
+        self.appetite_now = np.zeros((0, len(STAGES)))
+        self.gap_now = np.zeros(0)
+        self.effort_now = np.zeros(0)
+        self.reliance_now = np.zeros(0)
 
     @property
     def n(self) -> int:
@@ -87,10 +97,32 @@ class BuyerTable:
         start = self.n
         for name, values in cols.items():
             setattr(self, name, np.concatenate([getattr(self, name), np.asarray(values, getattr(self, name).dtype)]))
+        self._of.clear()
         return np.arange(start, self.n)
 
     def of(self, kind: Kind) -> np.ndarray:
-        return np.flatnonzero(self.kind == int(kind))
+        """Buyer numbers of a kind (read-only: the table only grows at creation)."""
+        k = int(kind)
+        if k not in self._of:
+            js = np.flatnonzero(self.kind == k)
+            js.flags.writeable = False
+            self._of[k] = js
+        return self._of[k]
+
+    def observe(self, model: "LicensingMarket", kinds: "tuple[type[Buyer], ...]") -> None:
+        """Form this month's terms of every buyer from its kind's hooks (see the attributes)."""
+        self.trust_now = np.clip(model.beliefs.trust + self.trust_offset, 0.0, 1.0)
+        self.appetite_now = np.zeros((self.n, len(STAGES)))
+        self.gap_now = np.zeros(self.n)
+        self.effort_now = np.zeros(self.n)
+        self.reliance_now = np.zeros(self.n)
+        for kind in kinds:
+            js = self.of(kind.kind)
+            if js.size:
+                self.appetite_now[js] = kind.appetite(model, js)
+                self.gap_now[js] = kind.gap(model, js)
+                self.effort_now[js] = kind.search_effort(model, js)
+                self.reliance_now[js] = kind.reliance_factor(model)
 
 
 @dataclass
@@ -233,10 +265,8 @@ class Buyer(mesa.Agent):
     def search_effort(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         """How hard each BD team searches China, relative to ``attention``: more the more it trusts
         China data (as far as its kind relies on that data)."""
-        from sim.model.market.valuation import buyer_trust
-
         v = model.params.valuation
-        relative = np.maximum(buyer_trust(model, js), 1e-3) / v.search_trust_reference
+        relative = np.maximum(model.buyers.trust_now[js], 1e-3) / v.search_trust_reference
         return relative ** (v.search_trust_elasticity * cls.reliance_factor(model))
 
     @classmethod
@@ -253,13 +283,13 @@ class Buyer(mesa.Agent):
         at the highest of these probabilities, then thinned to each pair's own (the same law as
         one uniform draw per pair, at a cost in the pairs drawn rather than in offers x buyers).
         """
-        v, a = model.params.valuation, model.assets
-        effort = v.attention * cls.search_effort(model, js)
+        v = model.params.valuation
+        effort = v.attention * model.buyers.effort_now[js]
         top = min(effort.max(initial=0.0) * max(1.0, v.scouting), 1.0)
         o, k = bernoulli_cells(model.rng, offers.size, js.size, top)
         if o.size == 0:
             return o, k
-        focus = model.buyers.focus[js[k], a.area[offers.asset[o]]]
+        focus = model.buyers.focus[js[k], offers.area[o]]
         attention = effort[k] * np.where(focus, 1.0, v.scouting)
         keep = model.rng.random(o.size) * top < attention
         keep &= cls.packages[offers.package[o]]
@@ -267,13 +297,15 @@ class Buyer(mesa.Agent):
         return o[keep], k[keep]
 
     @classmethod
-    def value(cls, model: "LicensingMarket", offers: "Offers", o: np.ndarray, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Value W and basis of the pairs (offer rows ``o``, buyer numbers ``js``)."""
+    def value(cls, model: "LicensingMarket", offers: "Offers", o: np.ndarray, js: np.ndarray,
+              distrusted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Value W and basis of the pairs (offer rows ``o``, buyer numbers ``js``, what each takes
+        on trust ``distrusted``)."""
         from sim.model.market.valuation import climate
 
-        v, a = model.params.valuation, model.assets
-        basis = offers.value[o] * climate(model, cls, offers.asset[o], js)
-        infocus = model.buyers.focus[js, a.area[offers.asset[o]]]
+        v = model.params.valuation
+        basis = offers.value[o] * climate(model, offers.asset[o], js, distrusted, offers.stage[o])
+        infocus = model.buyers.focus[js, offers.area[o]]
         fit = np.where(infocus, 1.0, v.off_focus_fit)
         return basis * fit * np.exp(model.rng.normal(0.0, v.quality_noise, o.size)), basis
 
@@ -294,13 +326,13 @@ class Buyer(mesa.Agent):
         if o.size == 0:
             return Bids.empty()
         jj = js[k]
-        W, basis = cls.value(model, offers, o, jj)
+        distrusted = distrust(model, offers.asset[o], jj, offers.relied[o])
+        W, basis = cls.value(model, offers, o, jj, distrusted)
         v = model.params.valuation
         ask = offers.ask[o]
         keep = ((1.0 - v.hurdle) * W >= ask) & (W > 0)
         likely = ask + v.seller_power * np.maximum(W - ask, 0.0)
-        stage = model.assets.stage[offers.asset[o]].astype(int)
-        upfront = upfront_share(model, stage, distrust(model, cls, offers.asset[o], jj)) * likely
+        upfront = upfront_share(model, offers.stage[o], distrusted) * likely
         upfront = upfront * cls.upfront_factor()
         keep &= model.firms.cash[model.buyers.row[jj]] >= upfront + cls.reserve(model, jj, offers.asset[o])
         return Bids(offer=o[keep], buyer=jj[keep], value=W[keep], basis=basis[keep])

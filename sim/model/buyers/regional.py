@@ -63,7 +63,7 @@ class RegionalLicensee(Buyer):
         return o[home], k[home]
 
     @classmethod
-    def value(cls, model, offers, o, js):
-        W, basis = super().value(model, offers, o, js)
+    def value(cls, model, offers, o, js, distrusted):
+        W, basis = super().value(model, offers, o, js, distrusted)
         ratio = model.params.seller.own_novelty_ratio[model.assets.novelty[offers.asset[o]]]
         return W * ratio, basis * ratio

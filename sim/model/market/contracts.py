@@ -65,12 +65,11 @@ def settle(model: "LicensingMarket") -> None:
     due = np.flatnonzero(led.owed[: led.n] > 0)
     if due.size == 0:
         return
-    for deal in due:
+    for deal, payer in zip(due.tolist(), holder(model, due).tolist()):  # paying moves no rights
         licensor = int(led.licensor[deal])
         if not f.alive[licensor] or not led.active[deal]:
             led.owed[deal] = 0.0  # nobody left to pay, or the contract is over
             continue
-        payer = int(holder(model, np.array([deal]))[0])
         amount = min(float(led.owed[deal]), float(f.cash[payer]))
         if amount > 0:
             pay(model, payer, licensor, amount, "milestone", int(led.asset[deal]))

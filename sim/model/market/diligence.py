@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.codes import ACTIVE
-from sim.model.assets import N_REGIONS
-from sim.model.buyers import BUYER_KINDS
+from sim.model.assets import N_REGIONS, all_columns
 from sim.model.market import terms
 from sim.model.market.offers import asks
 from sim.model.market.valuation import climate, distrust
@@ -33,9 +32,6 @@ from sim.model.market.valuation import climate, distrust
 if TYPE_CHECKING:
     from sim.model.market.offers import Offers
     from sim.model.model import LicensingMarket
-
-KIND_CLASS = {int(k.kind): k for k in BUYER_KINDS}
-
 
 class TalksTable:
     """Talks in progress, one row each (columns)."""
@@ -102,19 +98,14 @@ def close_talks(model: "LicensingMarket") -> None:
     a, f = model.assets, model.firms
     a.in_talks[d["asset"]] = False
     held = (a.rights[d["asset"]] == d["seller"][:, None]) | ~d["mask"]
-    valid = (a.status[d["asset"]] == ACTIVE) & f.alive[d["seller"]] & held.all(axis=1)
+    valid = (a.status[d["asset"]] == ACTIVE) & f.alive[d["seller"]] & all_columns(held)
     idx = np.flatnonzero(valid)
     if idx.size == 0:
         return
-    kinds = model.buyers.kind[d["buyer"][idx]]
     value_now = a.package_value(d["asset"][idx], d["mask"][idx])
-    distrusted, basis_now = np.zeros(idx.size), np.zeros(idx.size)
-    for code in np.unique(kinds):
-        sel = kinds == code
-        cls = KIND_CLASS[int(code)]
-        assets, js = d["asset"][idx[sel]], d["buyer"][idx[sel]]
-        distrusted[sel] = distrust(model, cls, assets, js)
-        basis_now[sel] = value_now[sel] * climate(model, cls, assets, js, distrusted[sel])
+    assets, js = d["asset"][idx], d["buyer"][idx]
+    distrusted = distrust(model, assets, js)
+    basis_now = value_now * climate(model, assets, js, distrusted)
     p = model.params
     failed = model.rng.random(idx.size) < p.diligence.fail + p.diligence.distrust_fail * distrusted
     reading = np.exp(-0.5 * model.rng.normal(0.0, p.valuation.quality_noise, idx.size))

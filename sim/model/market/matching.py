@@ -41,24 +41,27 @@ def match(model: "LicensingMarket", offers: "Offers") -> int:
     ends = np.concatenate([starts[1:], [o_sorted.size]])
     first = o_sorted[starts]
     rel = (w_sorted[starts] - offers.ask[first]) / w_sorted[starts]
-    credits = bt.credits.copy()
+    # The greedy pass is sequential (each pick spends a credit the next offer may want), so it
+    # runs over Python lists: per-element numpy indexing would cost more than the work.
+    credits = bt.credits.tolist()
+    first_l, starts_l, ends_l = first.tolist(), starts.tolist(), ends.tolist()
+    asset_of, j_l, w_l, basis_l = offers.asset.tolist(), j_sorted.tolist(), w_sorted.tolist(), basis_sorted.tolist()
     taken: set[int] = set()
     picked: list[tuple[int, int, float, float, float]] = []
-    for k in np.argsort(-rel, kind="stable"):
-        o = int(first[k])
-        asset = int(offers.asset[o])
+    for k in np.argsort(-rel, kind="stable").tolist():
+        o = first_l[k]
+        asset = asset_of[o]
         if asset in taken:
             continue
-        lo, hi = starts[k], ends[k]
-        free = credits[j_sorted[lo:hi]] >= 1.0
-        if not free.any():
+        lo, hi = starts_l[k], ends_l[k]
+        i = next((i for i in range(lo, hi) if credits[j_l[i]] >= 1.0), -1)
+        if i < 0:
             continue
-        i = lo + int(free.argmax())
-        j = int(j_sorted[i])
-        rival = float(w_sorted[lo + 1]) if i == lo and hi - lo > 1 else (float(w_sorted[lo]) if i > lo else -np.inf)
+        j = j_l[i]
+        rival = w_l[lo + 1] if i == lo and hi - lo > 1 else (w_l[lo] if i > lo else -np.inf)
         credits[j] -= 1.0
         taken.add(asset)
-        picked.append((o, j, float(w_sorted[i]), float(basis_sorted[i]), rival))
+        picked.append((o, j, w_l[i], basis_l[i], rival))
     bt.credits[:] = credits
     if picked:
         o, j, value, basis, rival = (np.array(c) for c in zip(*picked))

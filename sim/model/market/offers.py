@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.codes import ACTIVE, BIOTECH, INCUBATOR, PHASE1
+from sim.model.codes import BIOTECH, INCUBATOR, PHASE1
 from sim.model import biotech
-from sim.model.assets import EX_CN, N_REGIONS, US_EU_JP
+from sim.model.assets import EX_CN, N_REGIONS, US_EU_JP, all_columns
 from sim.model.buyers.base import EX_CHINA, GLOBAL, REGIONAL, USEUJP
+from sim.model.market.valuation import reliance
 from sim.scenarios.schema import LICENSEE_REGIONS, REGIONS
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ class Offers:
     distressed: np.ndarray
     value: np.ndarray = None  # risk-adjusted value of the package to a global buyer (USD)
     ask: np.ndarray = None  # the seller's reservation price (USD)
+    stage: np.ndarray = None  # the programme's stage (int)
+    area: np.ndarray = None  # its therapeutic area
+    relied: np.ndarray = None  # how far a buyer relies on its China-only data (valuation.reliance)
 
     @property
     def size(self) -> int:
@@ -51,41 +55,47 @@ def build_offers(model: "LicensingMarket") -> Offers:
     a = model.assets
     ids = biotech.choose_offers(model)
     parts: list[tuple] = []
+    values: list[np.ndarray] = []  # each part's package values (a programme's world value is reckoned once)
     if ids.size:
         owner = a.originator[ids]
         held = a.rights[ids] == owner[:, None]
         distressed = biotech.distressed(model, owner)
+        world = a.world_value(ids)
         pkg = np.full(ids.size, -1)
-        pkg[held[:, US_EU_JP].all(axis=1)] = USEUJP
-        pkg[held[:, EX_CN].all(axis=1)] = EX_CHINA
-        pkg[distressed & held.all(axis=1) & (a.stage[ids] >= PHASE1)] = GLOBAL
-        main = pkg >= 0
-        if main.any():
-            parts.append((ids[main], owner[main], pkg[main], np.full(main.sum(), -1), PACKAGE_MASKS[pkg[main]],
-                          distressed[main]))
+        pkg[all_columns(held[:, US_EU_JP])] = USEUJP
+        pkg[all_columns(held[:, EX_CN])] = EX_CHINA
+        pkg[distressed & all_columns(held) & (a.stage[ids] >= PHASE1)] = GLOBAL
+        main = np.flatnonzero(pkg >= 0)
+        parts.append((ids[main], owner[main], pkg[main], np.full(main.size, -1), PACKAGE_MASKS[pkg[main]],
+                      distressed[main]))
+        values.append(world[main] * a.territory_share(PACKAGE_MASKS)[pkg[main]])
+        # Regional packages, region by region (then programme order), of programmes late enough.
         late = a.stage[ids] >= model.params.seller.regional_min_stage
-        for r in REGIONAL_INDEX:
-            ok = late & held[:, r]
-            if ok.any():
-                mask = np.zeros((ok.sum(), N_REGIONS), dtype=bool)
-                mask[:, r] = True
-                parts.append((ids[ok], owner[ok], np.full(ok.sum(), REGIONAL), np.full(ok.sum(), r), mask,
-                              distressed[ok]))
-    n = a.n
-    dev = a.developer[:n]
-    newco = (model.firms.kind[dev] == INCUBATOR) & (a.status[:n] == ACTIVE) & ~a.in_talks[:n]
-    newco &= a.stage[:n] >= model.params.incubator.exit_stage
-    newco_ids = np.flatnonzero(newco)
-    if newco_ids.size:
-        holder = dev[newco_ids]
+        rr, ii = np.nonzero((late[:, None] & held[:, REGIONAL_INDEX]).T)
+        region = REGIONAL_INDEX[rr]
+        mask = np.zeros((ii.size, N_REGIONS), dtype=bool)
+        mask[np.arange(ii.size), region] = True
+        parts.append((ids[ii], owner[ii], np.full(ii.size, REGIONAL), region, mask, distressed[ii]))
+        values.append(world[ii] * a.p.region_share[region])  # one region's share, exactly
+    live = a.live()
+    holder = a.developer[live]
+    newco = (model.firms.kind[holder] == INCUBATOR) & ~a.in_talks[live]
+    newco &= a.stage[live] >= model.params.incubator.exit_stage
+    if newco.any():
+        newco_ids, holder = live[newco], holder[newco]
         held = a.rights[newco_ids] == holder[:, None]
-        pkg = np.where(held.all(axis=1), GLOBAL, EX_CHINA)
+        pkg = np.where(all_columns(held), GLOBAL, EX_CHINA)
         parts.append((newco_ids, holder, pkg, np.full(newco_ids.size, -1), held, np.zeros(newco_ids.size, bool)))
+        values.append(a.world_value(newco_ids) * a.territory_share(held))
     if not parts:
         z = np.zeros(0, dtype=np.int64)
-        return Offers(z, z, z, z, np.zeros((0, N_REGIONS), bool), np.zeros(0, bool), np.zeros(0), np.zeros(0))
+        return Offers(z, z, z, z, np.zeros((0, N_REGIONS), bool), np.zeros(0, bool), np.zeros(0), np.zeros(0),
+                      z, z, np.zeros(0))
     offers = Offers(*(np.concatenate(c) for c in zip(*parts)))
-    offers.value = a.package_value(offers.asset, offers.mask)
+    offers.stage = a.stage[offers.asset].astype(int)
+    offers.area = a.area[offers.asset]
+    offers.relied = reliance(model, offers.asset)
+    offers.value = np.concatenate(values)
     offers.ask = asks(model, offers.asset, offers.seller, offers.value)
     return offers
 

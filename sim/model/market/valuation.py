@@ -19,31 +19,30 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.model.buyers.base import Buyer
     from sim.model.model import LicensingMarket
 
 
-def buyer_trust(model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
-    return np.clip(model.beliefs.trust + model.buyers.trust_offset[js], 0.0, 1.0)
-
-
-def distrust(model: "LicensingMarket", kind: "type[Buyer]", assets: np.ndarray, js: np.ndarray) -> np.ndarray:
-    """What each buyer must take on trust in each programme this month, 0-1."""
+def reliance(model: "LicensingMarket", assets: np.ndarray) -> np.ndarray:
+    """How far a buyer (of a kind with reliance factor 1) relies on China-only data in each programme."""
     a, v = model.assets, model.params.valuation
-    reliance = np.maximum(v.data_weight[a.stage[assets].astype(int)], v.novelty_data_weight[a.novelty[assets]])
-    reliance = reliance * np.where(a.global_data[assets], v.global_data_reliance, 1.0) * kind.reliance_factor(model)
-    return (1.0 - buyer_trust(model, js)) * reliance
+    weight = np.maximum(v.data_weight[a.stage[assets].astype(int)], v.novelty_data_weight[a.novelty[assets]])
+    return weight * np.where(a.global_data[assets], v.global_data_reliance, 1.0)
 
 
-def climate(model: "LicensingMarket", kind: "type[Buyer]", assets: np.ndarray, js: np.ndarray,
-            distrusted: np.ndarray | None = None) -> np.ndarray:
+def distrust(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray, relied: np.ndarray | None = None) -> np.ndarray:
+    """What each buyer must take on trust in each programme this month, 0-1 (pairs ``assets``,
+    ``js``); ``relied``: the programmes' :func:`reliance`, when the caller has it already."""
+    relied = reliance(model, assets) if relied is None else relied
+    return (1.0 - model.buyers.trust_now[js]) * (relied * model.buyers.reliance_now[js])
+
+
+def climate(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray, distrusted: np.ndarray | None = None, stage: np.ndarray | None = None) -> np.ndarray:
     """This month's multiplier of each buyer's value of each programme (pairs ``assets``, ``js``);
-    ``distrusted``: their :func:`distrust`, when the caller has it already."""
-    v = model.params.valuation
-    stage = model.assets.stage[assets].astype(int)
-    appetite = kind.appetite(model, js)[np.arange(js.size), stage]
+    ``distrusted`` (their :func:`distrust`) and ``stage``, when the caller has them already."""
+    v, b = model.params.valuation, model.buyers
+    stage = model.assets.stage[assets].astype(int) if stage is None else stage
     if distrusted is None:
-        distrusted = distrust(model, kind, assets, js)
+        distrusted = distrust(model, assets, js)
     trust_factor = 1.0 - v.trust_sensitivity * distrusted
-    urgency = 1.0 + v.urgency_gain * kind.gap(model, js)
-    return appetite * trust_factor * urgency
+    urgency = 1.0 + v.urgency_gain * b.gap_now[js]
+    return b.appetite_now[js, stage] * trust_factor * urgency
