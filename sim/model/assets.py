@@ -64,7 +64,7 @@ class AssetTable:
 
     INT = {"originator": np.int32, "developer": np.int32, "stage": np.int8, "status": np.int8, "area": np.int8,
            "modality": np.int8, "novelty": np.int8, "created": np.int32, "approved_month": np.int32}
-    FLOAT = ("quality", "progress", "duration", "speed")
+    FLOAT = ("quality", "progress", "duration", "speed", "quality_odds", "odds_base", "peak")  # last 3: fixed at start
     BOOL = ("global_data", "core", "in_talks", "paused", "read_out")
 
     def __init__(self, params: DevelopmentParams, capacity: int = 4096):
@@ -118,6 +118,12 @@ class AssetTable:
         tilt = p.novelty_mix * np.exp(innovation[0] * (1.5 - np.arange(p.novelty_mix.size)))
         self.novelty[ids] = categories(rng, cdf(tilt / tilt.sum()), k)
         self.quality[ids] = rng.normal(innovation[1], 1.0, size=k)
+        # What a programme's area, novelty and quality fix for good: its quality's odds factor,
+        # with its area's (before the stage's odds), and its peak sales. Stored, as every month values hundreds of programmes.
+        self.quality_odds[ids] = np.exp(p.quality_success_gain * self.quality[ids])
+        self.odds_base[ids] = p.area_success[self.area[ids]] * self.quality_odds[ids]
+        self.peak[ids] = (p.peak_area[self.area[ids]] * p.novelty_value[self.novelty[ids]]
+                          * np.exp(p.quality_sd * self.quality[ids]))
         self.global_data[ids] = rng.random(k) < min(1.0, p.global_data_share * np.exp(innovation[2]))
         # Core programmes are the promising ones: those whose (noisy) potential clears the cut
         # that makes core_share of the starting pipeline core.
@@ -150,7 +156,7 @@ class AssetTable:
 
     # ------------------------------------------------------------------ odds and worth
     def success_prob(self, ids: np.ndarray, stage: np.ndarray | None = None) -> np.ndarray:
-        return self._odds(ids, stage, np.exp(self.p.quality_success_gain * self.quality[ids]))
+        return self._odds(ids, stage, self.quality_odds[ids])
 
     def prior_odds(self, ids: np.ndarray) -> np.ndarray:
         """The odds a programme of the start's average quality has at its stage and area: what
@@ -166,8 +172,7 @@ class AssetTable:
     def stage_odds(self, ids: np.ndarray) -> np.ndarray:
         """(programmes, stages) odds of each stage, with stages already passed or read out at 1."""
         p = self.p
-        base = p.area_success[self.area[ids]] * np.exp(p.quality_success_gain * self.quality[ids])
-        odds = np.minimum(np.outer(base, p.success), p.success_cap)
+        odds = np.minimum(np.outer(self.odds_base[ids], p.success), p.success_cap)
         odds[:, APPROVED] = 1.0
         cols = np.arange(APPROVED + 1)
         stage = self.stage[ids].astype(int)[:, None]
@@ -178,7 +183,7 @@ class AssetTable:
         """The product of :meth:`stage_odds` over the stages, stage by stage (the same numbers,
         without the (programmes, stages) matrices)."""
         p = self.p
-        base = p.area_success[self.area[ids]] * np.exp(p.quality_success_gain * self.quality[ids])
+        base = self.odds_base[ids]
         stage, read = self.stage[ids], self.read_out[ids]
         out = np.ones(ids.size)
         for s in range(APPROVED):
@@ -195,8 +200,7 @@ class AssetTable:
         return (later + current) / 12.0
 
     def peak_sales(self, ids: np.ndarray) -> np.ndarray:
-        p = self.p
-        return p.peak_area[self.area[ids]] * p.novelty_value[self.novelty[ids]] * np.exp(p.quality_sd * self.quality[ids])
+        return self.peak[ids]
 
     def world_value(self, ids: np.ndarray) -> np.ndarray:
         """Risk-adjusted NPV of worldwide rights (US dollars)."""

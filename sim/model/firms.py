@@ -92,8 +92,7 @@ class FirmTable:
     def runway(self, ids: np.ndarray) -> np.ndarray:
         """Months of cash at the current burn (inf when nothing is burning)."""
         burn = self.burn[ids]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(burn > 0, self.cash[ids] / np.maximum(burn, 1e-9), np.inf)
+        return np.where(burn > 0, self.cash[ids] / np.maximum(burn, 1e-9), np.inf)  # never divides by 0
 
     # ----------------------------------------------------------------- money
     @staticmethod
