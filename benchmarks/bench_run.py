@@ -39,6 +39,38 @@ def agent_months(scenario, seed: int) -> tuple[float, int]:
     return secs, months
 
 
+def phase_ms(scenario, seed: int) -> dict[str, float]:
+    """Milliseconds of one run spent in each phase of the month (burn-in included), in setting up,
+    and in the output tables: where to look before optimising."""
+    from sim.model.model import LicensingMarket
+    from sim.model.run import release
+
+    spent: dict[str, float] = {}
+
+    def timed(name, fn):
+        def run(model):
+            t0 = time.perf_counter()
+            fn(model)
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+        return run
+
+    class Timed(LicensingMarket):
+        PHASES = tuple((name, timed(name, fn)) for name, fn in LicensingMarket.PHASES)
+        _record = timed("monthly record (DataCollector)", LicensingMarket._record)
+
+    t0 = time.perf_counter()
+    model = Timed(scenario, seed=seed)
+    setup = time.perf_counter() - t0 - sum(spent.values())
+    while model.running:
+        model.step()
+    t0 = time.perf_counter()
+    model.deals_frame(), model.monthly_frame()
+    spent["output tables"] = time.perf_counter() - t0
+    spent["setting up"] = setup
+    release(model)
+    return {k: v * 1e3 for k, v in spent.items()}
+
+
 def boltzmann_us_per_agent_step(n: int = 500, steps: int = 200) -> float:
     """Mesa's Boltzmann wealth model (the tutorial model), microseconds per agent-step."""
     import mesa
@@ -82,6 +114,12 @@ def main() -> None:
     ours = secs / months * 1e6
     print(f"baseline run: {secs:.3f} s (best of {args.repeats}), {months} agent-months: {ours:.2f} us per "
           f"agent-month; Mesa Boltzmann: {boltz:.2f} us per agent-step; ratio {ours / boltz:.2f}x")
+    runs = [phase_ms(base, seed) for seed in range(args.repeats)]
+    best = {k: min(r[k] for r in runs) for k in runs[0]}
+    print(f"where a baseline run's time goes (ms, best of {args.repeats}; burn-in months included):")
+    for name, ms in sorted(best.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<40} {ms:7.1f}")
+    print(f"  {'total':<40} {sum(best.values()):7.1f}")
     pop = base.population
     print(f"baseline {base.start}..{base.end}, population: {pop.biotechs} biotechs, "
           f"{pop.top_mncs + pop.mid_size + pop.incubators + pop.regional} buyers")
