@@ -165,6 +165,28 @@ def test_extends_relative_path_deep_merges(tmp_path: Path) -> None:
     assert sc.market.royalty_rate["phase1"] == 0.05
 
 
+def test_a_child_that_sets_points_lets_go_of_an_inherited_constant(tmp_path: Path) -> None:
+    write(tmp_path, "flat.yaml", """
+        name: flat
+        drivers:
+          funding: {points: {2018-01: 0.4}, constant: 0.7}
+          trust: {points: {2018-01: 0.3}, constant: 0.6}
+    """)
+    child = write(tmp_path, "child.yaml", """
+        extends: flat.yaml
+        name: child
+        drivers:
+          funding: {points: {2020-01: 1.2}}
+          trust: {scale: 0.9}
+    """)
+    sc = load_scenario(child)
+    assert sc.drivers.funding.constant is None  # its own points rule, not the parent's constant
+    assert sc.drivers.funding.points == {"2018-01": 0.4, "2020-01": 1.2}
+    assert sc.drivers.trust.constant == 0.6 and sc.drivers.trust.scale == 0.9  # untouched: still flat
+    again = write(tmp_path, "again.yaml", "extends: child.yaml\nname: again\ndrivers: {funding: {constant: 0.5}}\n")
+    assert load_scenario(again).drivers.funding.constant == 0.5
+
+
 def test_child_inherits_name_and_errors_point_at_the_defining_file(tmp_path: Path) -> None:
     parent = write(tmp_path, "parent.yaml", """
         name: parent

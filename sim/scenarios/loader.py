@@ -8,7 +8,8 @@ the line and column where the user wrote it::
 
 Precedence, lowest first: schema defaults < the scenario a file ``extends`` (recursively) < the
 file < overrides (dotted paths such as ``drivers.funding.scale``). Mappings from a child are
-deep-merged over its parent's key by key; lists and scalars replace.
+deep-merged over its parent's key by key; lists and scalars replace. A child that sets a
+driver's ``points`` lets go of a ``constant`` it inherited for that driver.
 
 :func:`load_yaml_model` applies the same reading and error rules to any other pydantic model
 kept in a YAML file (experiment files, calibration targets, ...), and hands back a locator so
@@ -115,6 +116,7 @@ def load_scenario(path: str | os.PathLike[str], overrides: Mapping[str, Any] | N
     merged: dict[str, Any] = {}
     for src in reversed(sources):  # parents first, so each child is merged over them
         merged = _deep_merge(merged, src.data)
+        _release_inherited_constants(merged, src.data)
     overrides = overrides or {}
     setter = next((s for s in sources if "parameters" in s.data), None)  # the file whose value wins
     where = ""
@@ -432,6 +434,18 @@ def _resolve_ensemble(src: _Source, where: str, absolute: bool) -> str | None:
     if not p.is_file():
         raise UserError(f"{where}: parameters: no file {_display(p, absolute)}; {allowed} or absolute")
     return _display(p, absolute)
+
+
+def _release_inherited_constants(merged: dict[str, Any], data: Mapping[str, Any]) -> None:
+    """A driver whose points a file sets follows them: a ``constant`` it inherited from the
+    scenario the file extends no longer holds it flat (otherwise the points would be ignored)."""
+    drivers, into = data.get("drivers"), merged.get("drivers")
+    if not isinstance(drivers, Mapping) or not isinstance(into, dict):
+        return
+    for name, driver in drivers.items():
+        if isinstance(driver, Mapping) and "points" in driver and "constant" not in driver:
+            if isinstance(into.get(name), dict):
+                into[name].pop("constant", None)
 
 
 def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
