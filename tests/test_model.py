@@ -223,6 +223,43 @@ def test_invariant_checker_catches_a_double_licence(trading_model):
         a.rights[asset, region] = saved
 
 
+def test_buyers_act_on_their_terms_of_the_month_and_new_buyers_can_bid_at_once():
+    from sim.model.buyers import Mnc
+    from sim.model.market.offers import build_offers
+    from sim.model.market.valuation import distrust
+
+    model = LicensingMarket("baseline", seed=2, overrides={"end": "2020-12", "population.biotechs": 60})
+    for _ in range(6):
+        model.step()
+    js = model.buyers.of(Mnc.kind)
+    assets = model.assets.live()[: js.size]
+    before = distrust(model, assets, js)
+    model.beliefs.trust = 1.0  # by hand, between steps: buyers act on it once they observe it
+    model.buyers.observe(model)
+    after = distrust(model, assets, js)
+    assert np.array_equal(model.buyers.trust_now, np.clip(1.0 + model.buyers.trust_offset, 0.0, 1.0))
+    assert np.all(after <= before) and after.sum() < before.sum()
+    assert model.buyers.agents[int(js[0])].trust == model.buyers.trust_now[js[0]]
+    Mnc.create(model, 2)  # more buyers, then a bid before the next month
+    new = model.buyers.of(Mnc.kind)[-2:]
+    assert model.buyers.appetite_now.shape[0] == model.buyers.n
+    Mnc.bid(model, build_offers(model), new)
+
+
+def test_invariant_checker_catches_a_stored_worth_that_drifted_from_quality(trading_model):
+    a = trading_model.assets
+    check_invariants(trading_model)
+    i = int(a.live()[0])
+    saved = a.quality[i]
+    a.quality[i] += 0.5  # quality changed after the start: the stored odds and peak sales no longer match
+    try:
+        with pytest.raises(InvariantError, match="stored odds or peak sales"):
+            check_invariants(trading_model)
+    finally:
+        a.quality[i] = saved
+    check_invariants(trading_model)
+
+
 def test_nobody_can_spend_money_it_does_not_have(trading_model):
     f = trading_model.firms
     buyer = int(np.flatnonzero(f.kind[: f.n] == Kind.mnc)[0])

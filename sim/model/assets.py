@@ -35,8 +35,9 @@ APPROVED = int(APPROVED)
 
 
 def any_column(m: np.ndarray) -> np.ndarray:
-    """Rows of a boolean (rows, regions) matrix with any column set. Column by column: numpy's
-    reduction along short rows costs several times more (it is run every month on every programme)."""
+    """Rows of a boolean (rows, regions) matrix (at least one column) with any column set. Column by
+    column: numpy's reduction along short rows costs several times more (it runs every month on
+    every programme)."""
     return functools.reduce(np.logical_or, (m[:, c] for c in range(m.shape[1])))
 
 
@@ -47,6 +48,8 @@ def all_columns(m: np.ndarray) -> np.ndarray:
 
 def cdf(weights: np.ndarray) -> np.ndarray:
     """Cumulative distribution of non-negative category weights (what :func:`categories` draws from)."""
+    if not (weights.min() >= 0.0 and 0.0 < weights.sum() < np.inf):
+        raise ValueError(f"category weights must be finite, non-negative and not all zero: {weights}")
     out = np.cumsum(weights)
     out /= out[-1]
     return out
@@ -118,12 +121,7 @@ class AssetTable:
         tilt = p.novelty_mix * np.exp(innovation[0] * (1.5 - np.arange(p.novelty_mix.size)))
         self.novelty[ids] = categories(rng, cdf(tilt / tilt.sum()), k)
         self.quality[ids] = rng.normal(innovation[1], 1.0, size=k)
-        # What a programme's area, novelty and quality fix for good: its quality's odds factor,
-        # with its area's (before the stage's odds), and its peak sales. Stored, as every month values hundreds of programmes.
-        self.quality_odds[ids] = np.exp(p.quality_success_gain * self.quality[ids])
-        self.odds_base[ids] = p.area_success[self.area[ids]] * self.quality_odds[ids]
-        self.peak[ids] = (p.peak_area[self.area[ids]] * p.novelty_value[self.novelty[ids]]
-                          * np.exp(p.quality_sd * self.quality[ids]))
+        self.quality_odds[ids], self.odds_base[ids], self.peak[ids] = self.fixed_at_start(ids)
         self.global_data[ids] = rng.random(k) < min(1.0, p.global_data_share * np.exp(innovation[2]))
         # Core programmes are the promising ones: those whose (noisy) potential clears the cut
         # that makes core_share of the starting pipeline core.
@@ -149,6 +147,16 @@ class AssetTable:
         self.duration[ids] = self.p.duration[stage] * factor * rng.lognormal(0.0, self.p.duration_spread, ids.size)
         self.progress[ids] = 0.0
         self.read_out[ids] = False
+
+    def fixed_at_start(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What a programme's area, novelty and quality fix for good: its quality's odds factor, that
+        times its area's (the odds before the stage's), and its peak sales. Stored when it starts, as
+        every month values hundreds of programmes; the invariants check the stored columns."""
+        p = self.p
+        quality_odds = np.exp(p.quality_success_gain * self.quality[ids])
+        peak = (p.peak_area[self.area[ids]] * p.novelty_value[self.novelty[ids]]
+                * np.exp(p.quality_sd * self.quality[ids]))
+        return quality_odds, p.area_success[self.area[ids]] * quality_odds, peak
 
     def live(self) -> np.ndarray:
         """Ids of the active programmes (most rows are programmes that have ended)."""

@@ -8,6 +8,8 @@
   territories overlap form a chain (the later licensor is the earlier licensee, as when a
   NewCo sells on), and each market's holder is the licensee at the end of that chain.
 - Stages only move forward.
+- What a programme's quality, area and novelty fix at its start (odds factor, peak sales) is
+  what its stored columns say.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def check_invariants(model: "LicensingMarket", previous_stage: np.ndarray | None
     if mismatch.size:
         i = int(mismatch[0])
         raise InvariantError(f"asset {i}: rights {held[i].tolist()} do not match live deals {expected[i].tolist()}")
+    ids = np.arange(a.n)
+    stored = (a.quality_odds[: a.n], a.odds_base[: a.n], a.peak[: a.n])
+    drift = np.flatnonzero(~np.logical_and.reduce([x == y for x, y in zip(stored, a.fixed_at_start(ids))]))
+    if drift.size:
+        raise InvariantError(f"assets {drift[:5].tolist()}: stored odds or peak sales differ from their quality, "
+                             "area and novelty")
     stage = a.stage[: a.n].copy()
     if previous_stage is not None:
         back = np.flatnonzero(stage[: previous_stage.size] < previous_stage)

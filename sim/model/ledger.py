@@ -68,7 +68,9 @@ class Ledger:
         self.licensor[i] = record["licensor_id"]
         self.licensee[i] = record["licensee_id"]
         self.regions[i] = regions
-        self.region0[i] = int(regions.argmax())  # its first market (a deal has at least one)
+        if not regions.any():
+            raise ValueError(f"deal {i} licenses no market")
+        self.region0[i] = int(regions.argmax())  # its first market
         self.active[i] = True
         self.stage_at_signing[i] = record["_stage_code"]
         self.dev_milestone[i] = dev_milestone

@@ -107,7 +107,6 @@ class LicensingMarket(mesa.Model):
         self.financing_left = 0.0
         for kind in BUYER_KINDS:
             kind.create(self, getattr(scenario.population, kind.population))
-        self.buyers.observe(self, BUYER_KINDS)
         sector.found(self, self.params.sector.initial_firms, initial=True)
         refresh_burn(self)
         self.current: dict = {}
@@ -154,7 +153,7 @@ class LicensingMarket(mesa.Model):
         self.financing_left = self.params.finance.pool_per_year / 12.0 * self.drivers_now["funding"]
 
     def _buyers(self) -> None:
-        self.buyers.observe(self, BUYER_KINDS)
+        self.buyers.observe(self)
         for kind in BUYER_KINDS:
             kind.step_kind(self)
 

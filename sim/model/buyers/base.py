@@ -79,10 +79,12 @@ class BuyerTable:
         self.appetite = np.zeros((0, len(STAGES)))  # appetite by stage at the reference climate
         self.agents: list[Buyer] = []
         self._of: dict[int, np.ndarray] = {}
+        self.classes: dict[int, type[Buyer]] = {}  # each kind's class, by kind code
         # This month's terms of every buyer, set by :meth:`observe` once the month's drivers and
         # beliefs are known: its trust in China data, appetite by stage, revenue gap, search
         # effort and reliance on China-only data. Every screen, bid and signing of the month
-        # reads them, rather than recomputing them pair by pair.
+        # reads them, rather than recomputing them pair by pair. They are as of the last buyers
+        # phase (or creation): after changing trust or drivers by hand, call observe again.
         self.trust_now = np.zeros(0)
         self.appetite_now = np.zeros((0, len(STAGES)))
         self.gap_now = np.zeros(0)
@@ -109,14 +111,14 @@ class BuyerTable:
             self._of[k] = js
         return self._of[k]
 
-    def observe(self, model: "LicensingMarket", kinds: "tuple[type[Buyer], ...]") -> None:
+    def observe(self, model: "LicensingMarket") -> None:
         """Form this month's terms of every buyer from its kind's hooks (see the attributes)."""
         self.trust_now = np.clip(model.beliefs.trust + self.trust_offset, 0.0, 1.0)
         self.appetite_now = np.zeros((self.n, len(STAGES)))
         self.gap_now = np.zeros(self.n)
         self.effort_now = np.zeros(self.n)
         self.reliance_now = np.zeros(self.n)
-        for kind in kinds:
+        for kind in self.classes.values():
             js = self.of(kind.kind)
             if js.size:
                 self.appetite_now[js] = kind.appetite(model, js)
@@ -169,7 +171,8 @@ class Buyer(mesa.Agent):
 
     @property
     def trust(self) -> float:
-        return float(np.clip(self.model.beliefs.trust + self.model.buyers.trust_offset[self.j], 0.0, 1.0))
+        """Its trust in China data this month: what its screens, bids and signings act on."""
+        return float(self.model.buyers.trust_now[self.j])
 
     @property
     def deals(self) -> np.ndarray:
@@ -206,6 +209,8 @@ class Buyer(mesa.Agent):
                                  appetite=traits.pop("appetite", np.ones((count, len(STAGES)))))
         for row, j, region, name in zip(rows, js, regions, names):
             model.buyers.agents.append(cls(model, int(row), int(j), region, name))
+        model.buyers.classes[int(cls.kind)] = cls
+        model.buyers.observe(model)  # the new buyers' terms, so they can bid at once
 
     @classmethod
     def traits(cls, model: "LicensingMarket", count: int) -> dict:

@@ -9,7 +9,8 @@ re-runs or bridges trials relies less (its ``reliance_factor``). Then
     climate  = appetite_b[stage] * (1 - trust_sensitivity * distrust) * (1 + urgency_gain * gap_b)
 
 (RT23: long-standing MNC distrust of China-only data; first-in-class deals in 2024 broke the
-"trust threshold"). The climate is read when talks open and again at signing.
+"trust threshold"). The climate is read when talks open and again at signing. A buyer's trust,
+appetite, gap and reliance are its terms of the month (:meth:`BuyerTable.observe`).
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ def reliance(model: "LicensingMarket", assets: np.ndarray) -> np.ndarray:
     return weight * np.where(a.global_data[assets], v.global_data_reliance, 1.0)
 
 
-def distrust(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray, relied: np.ndarray | None = None) -> np.ndarray:
+def distrust(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray,
+             relied: np.ndarray | None = None) -> np.ndarray:
     """What each buyer must take on trust in each programme this month, 0-1 (pairs ``assets``,
     ``js``); ``relied``: the programmes' :func:`reliance`, when the caller has it already."""
     relied = reliance(model, assets) if relied is None else relied
     return (1.0 - model.buyers.trust_now[js]) * (relied * model.buyers.reliance_now[js])
 
 
-def climate(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray, distrusted: np.ndarray | None = None, stage: np.ndarray | None = None) -> np.ndarray:
+def climate(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray, distrusted: np.ndarray | None = None,
+            stage: np.ndarray | None = None) -> np.ndarray:
     """This month's multiplier of each buyer's value of each programme (pairs ``assets``, ``js``);
     ``distrusted`` (their :func:`distrust`) and ``stage``, when the caller has them already."""
     v, b = model.params.valuation, model.buyers
