@@ -185,6 +185,13 @@ def test_a_child_that_sets_points_lets_go_of_an_inherited_constant(tmp_path: Pat
     assert sc.drivers.trust.constant == 0.6 and sc.drivers.trust.scale == 0.9  # untouched: still flat
     again = write(tmp_path, "again.yaml", "extends: child.yaml\nname: again\ndrivers: {funding: {constant: 0.5}}\n")
     assert load_scenario(again).drivers.funding.constant == 0.5
+    # The same for overrides (a batch varying a dated point of a scenario that holds the driver flat).
+    flat = load_scenario(tmp_path / "flat.yaml")
+    moved = apply_overrides(flat, {"drivers.trust.points.2030-01": 0.9})
+    assert moved.drivers.trust.constant is None and moved.drivers.trust.points["2030-01"] == 0.9
+    held = apply_overrides(flat, {"drivers.trust.points.2030-01": 0.9, "drivers.trust.constant": 0.5})
+    assert held.drivers.trust.constant == 0.5
+    assert apply_overrides(flat, {"drivers.trust.scale": 0.5}).drivers.trust.constant == 0.6
 
 
 def test_child_inherits_name_and_errors_point_at_the_defining_file(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ the line and column where the user wrote it::
 
 Precedence, lowest first: schema defaults < the scenario a file ``extends`` (recursively) < the
 file < overrides (dotted paths such as ``drivers.funding.scale``). Mappings from a child are
-deep-merged over its parent's key by key; lists and scalars replace. A child that sets a
-driver's ``points`` lets go of a ``constant`` it inherited for that driver.
+deep-merged over its parent's key by key; lists and scalars replace. A child (or an override)
+that sets a driver's ``points`` lets go of a ``constant`` it inherited for that driver.
 
 :func:`load_yaml_model` applies the same reading and error rules to any other pydantic model
 kept in a YAML file (experiment files, calibration targets, ...), and hands back a locator so
@@ -206,6 +206,7 @@ def _locator(src: _Source) -> Callable[[Sequence[str | int]], str]:
 def _override_and_validate(data: dict[str, Any], overrides: Mapping[str, Any], sources: list[_Source],
                            prefix: str) -> Scenario:
     """Set each override in ``data`` (changed in place), then validate it as a Scenario."""
+    _release_inherited_constants(data, _driver_settings(overrides))
     for key, value in overrides.items():
         try:
             _set_path(data, key, value)
@@ -436,16 +437,26 @@ def _resolve_ensemble(src: _Source, where: str, absolute: bool) -> str | None:
     return _display(p, absolute)
 
 
+def _driver_settings(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Which fields of which drivers dotted-path overrides set: ``{"drivers": {name: {field: True}}}``."""
+    drivers: dict[str, dict[str, bool]] = {}
+    for key in overrides:
+        parts = str(key).split(".")
+        if len(parts) >= 3 and parts[0] == "drivers":
+            drivers.setdefault(parts[1], {})[parts[2]] = True
+    return {"drivers": drivers}
+
+
 def _release_inherited_constants(merged: dict[str, Any], data: Mapping[str, Any]) -> None:
-    """A driver whose points a file sets follows them: a ``constant`` it inherited from the
-    scenario the file extends no longer holds it flat (otherwise the points would be ignored)."""
+    """A driver whose points a file (or an override) sets follows them: a ``constant`` it inherited
+    from the scenario the file extends no longer holds it flat (otherwise the points would be ignored)."""
     drivers, into = data.get("drivers"), merged.get("drivers")
     if not isinstance(drivers, Mapping) or not isinstance(into, dict):
         return
     for name, driver in drivers.items():
         if isinstance(driver, Mapping) and "points" in driver and "constant" not in driver:
-            if isinstance(into.get(name), dict):
-                into[name].pop("constant", None)
+            if isinstance(into.get(name), dict) and "constant" in into[name]:
+                into[name]["constant"] = None
 
 
 def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
