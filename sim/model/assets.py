@@ -177,28 +177,20 @@ class AssetTable:
         odds = p.success[stage] * p.area_success[self.area[ids]] * quality_factor
         return np.where(stage >= APPROVED, 1.0, np.minimum(odds, p.success_cap))
 
+    def _odds_by_stage(self, ids: np.ndarray) -> list[np.ndarray]:
+        """Each programme's odds of each stage before approval, stage by stage (1 for a stage
+        already passed or read out)."""
+        p, base, stage, read = self.p, self.odds_base[ids], self.stage[ids], self.read_out[ids]
+        return [np.where((stage > s) | ((stage == s) & read), 1.0, np.minimum(base * p.success[s], p.success_cap))
+                for s in range(APPROVED)]
+
     def stage_odds(self, ids: np.ndarray) -> np.ndarray:
         """(programmes, stages) odds of each stage, with stages already passed or read out at 1."""
-        p = self.p
-        odds = np.minimum(np.outer(self.odds_base[ids], p.success), p.success_cap)
-        odds[:, APPROVED] = 1.0
-        cols = np.arange(APPROVED + 1)
-        stage = self.stage[ids].astype(int)[:, None]
-        done = (cols < stage) | ((cols == stage) & self.read_out[ids][:, None])
-        return np.where(done, 1.0, odds)
+        return np.column_stack([*self._odds_by_stage(ids), np.ones(ids.size)])
 
     def pos_to_approval(self, ids: np.ndarray) -> np.ndarray:
-        """The product of :meth:`stage_odds` over the stages, stage by stage (the same numbers,
-        without the (programmes, stages) matrices)."""
-        p = self.p
-        base = self.odds_base[ids]
-        stage, read = self.stage[ids], self.read_out[ids]
-        out = np.ones(ids.size)
-        for s in range(APPROVED):
-            done = (stage > s) | ((stage == s) & read)
-            odds = np.where(done, 1.0, np.minimum(base * p.success[s], p.success_cap))
-            out = odds if s == 0 else out * odds
-        return out
+        """The product of :meth:`stage_odds` over the stages, stage by stage (no (programmes, stages) matrix)."""
+        return functools.reduce(np.multiply, self._odds_by_stage(ids))
 
     def years_to_launch(self, ids: np.ndarray) -> np.ndarray:
         stage = self.stage[ids].astype(int)

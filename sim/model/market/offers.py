@@ -54,8 +54,7 @@ class Offers:
 def build_offers(model: "LicensingMarket") -> Offers:
     a = model.assets
     ids = biotech.choose_offers(model)
-    parts: list[tuple] = []
-    values: list[np.ndarray] = []  # each part's package values (a programme's world value is reckoned once)
+    parts: list[tuple] = []  # columns of Offers up to value; a programme's world value is reckoned once
     if ids.size:
         owner = a.originator[ids]
         held = a.rights[ids] == owner[:, None]
@@ -67,16 +66,15 @@ def build_offers(model: "LicensingMarket") -> Offers:
         pkg[distressed & all_columns(held) & (a.stage[ids] >= PHASE1)] = GLOBAL
         main = np.flatnonzero(pkg >= 0)
         parts.append((ids[main], owner[main], pkg[main], np.full(main.size, -1), PACKAGE_MASKS[pkg[main]],
-                      distressed[main]))
-        values.append(world[main] * a.territory_share(PACKAGE_MASKS)[pkg[main]])
+                      distressed[main], world[main] * a.territory_share(PACKAGE_MASKS)[pkg[main]]))
         # Regional packages, region by region (then programme order), of programmes late enough.
         late = a.stage[ids] >= model.params.seller.regional_min_stage
         rr, ii = np.nonzero((late[:, None] & held[:, REGIONAL_INDEX]).T)
         region = REGIONAL_INDEX[rr]
         mask = np.zeros((ii.size, N_REGIONS), dtype=bool)
         mask[np.arange(ii.size), region] = True
-        parts.append((ids[ii], owner[ii], np.full(ii.size, REGIONAL), region, mask, distressed[ii]))
-        values.append(world[ii] * a.p.region_share[region])  # one region's share, exactly
+        parts.append((ids[ii], owner[ii], np.full(ii.size, REGIONAL), region, mask, distressed[ii],
+                      world[ii] * a.p.region_share[region]))  # one region's share, exactly as the row sum
     live = a.live()
     holder = a.developer[live]
     newco = (model.firms.kind[holder] == INCUBATOR) & ~a.in_talks[live]
@@ -85,17 +83,15 @@ def build_offers(model: "LicensingMarket") -> Offers:
         newco_ids, holder = live[newco], holder[newco]
         held = a.rights[newco_ids] == holder[:, None]
         pkg = np.where(all_columns(held), GLOBAL, EX_CHINA)
-        parts.append((newco_ids, holder, pkg, np.full(newco_ids.size, -1), held, np.zeros(newco_ids.size, bool)))
-        values.append(a.world_value(newco_ids) * a.territory_share(held))
+        parts.append((newco_ids, holder, pkg, np.full(newco_ids.size, -1), held, np.zeros(newco_ids.size, bool),
+                      a.world_value(newco_ids) * a.territory_share(held)))
     if not parts:
         z = np.zeros(0, dtype=np.int64)
-        return Offers(z, z, z, z, np.zeros((0, N_REGIONS), bool), np.zeros(0, bool), np.zeros(0), np.zeros(0),
-                      z, z, np.zeros(0))
+        parts.append((z, z, z, z, np.zeros((0, N_REGIONS), bool), np.zeros(0, bool), np.zeros(0)))
     offers = Offers(*(np.concatenate(c) for c in zip(*parts)))
     offers.stage = a.stage[offers.asset].astype(int)
     offers.area = a.area[offers.asset]
     offers.relied = reliance(model, offers.asset)
-    offers.value = np.concatenate(values)
     offers.ask = asks(model, offers.asset, offers.seller, offers.value)
     return offers
 
