@@ -345,6 +345,15 @@ def _play(page, seconds: float) -> None:
     time.sleep(seconds)
     page.get_by_role("button", name="❚❚").click()
     page.get_by_role("button", name="▶").wait_for()
+    # Mesa's play loop may take one more step after a pause (it steps when its sleep ends, before
+    # it looks at the pause): wait until the month shown stops moving.
+    month = None
+    for _ in range(40):
+        now = re.search(r"month (\d+) of", page.locator(".licsim-status").inner_text())
+        if now is not None and month is not None and now.group(1) == month:
+            return
+        month = now.group(1) if now is not None else None
+        time.sleep(0.5)
 
 
 @pytest.mark.parametrize("width,height", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
