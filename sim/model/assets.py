@@ -46,6 +46,21 @@ def all_columns(m: np.ndarray) -> np.ndarray:
     return functools.reduce(np.logical_and, (m[:, c] for c in range(m.shape[1])))
 
 
+def holds_any(rights: np.ndarray, ids: np.ndarray, holder: np.ndarray, markets: np.ndarray) -> np.ndarray:
+    """Whether ``holder[i]`` holds any of ``markets`` of programme ``ids[i]``. Market by market,
+    each looking only at programmes not yet found (most are found in the first market, so
+    put the likeliest first): this runs every month over every programme."""
+    found = rights[ids, markets[0]] == holder
+    rest = (~found).nonzero()[0]
+    for m in markets[1:]:
+        if rest.size == 0:
+            break
+        hit = rights[ids[rest], m] == holder[rest]
+        found[rest[hit]] = True
+        rest = rest[~hit]
+    return found
+
+
 def cdf(weights: np.ndarray) -> np.ndarray:
     """Cumulative distribution of non-negative category weights (what :func:`categories` draws from)."""
     if not (weights.min() >= 0.0 and 0.0 < weights.sum() < np.inf):
@@ -160,7 +175,7 @@ class AssetTable:
 
     def live(self) -> np.ndarray:
         """Ids of the active programmes (most rows are programmes that have ended)."""
-        return np.flatnonzero(self.status[: self.n] == ACTIVE)
+        return (self.status[: self.n] == ACTIVE).nonzero()[0]
 
     # ------------------------------------------------------------------ odds and worth
     def success_prob(self, ids: np.ndarray, stage: np.ndarray | None = None) -> np.ndarray:
@@ -180,9 +195,9 @@ class AssetTable:
     def _odds_by_stage(self, ids: np.ndarray) -> list[np.ndarray]:
         """Each programme's odds of each stage before approval, stage by stage (1 for a stage
         already passed or read out)."""
-        p, base, stage, read = self.p, self.odds_base[ids], self.stage[ids], self.read_out[ids]
-        return [np.where((stage > s) | ((stage == s) & read), 1.0, np.minimum(base * p.success[s], p.success_cap))
-                for s in range(APPROVED)]
+        p, base = self.p, self.odds_base[ids]
+        done = self.stage[ids] + self.read_out[ids]  # stage s is behind it when done > s
+        return [np.where(done > s, 1.0, np.minimum(base * p.success[s], p.success_cap)) for s in range(APPROVED)]
 
     def stage_odds(self, ids: np.ndarray) -> np.ndarray:
         """(programmes, stages) odds of each stage, with stages already passed or read out at 1."""

@@ -36,11 +36,16 @@ import mesa
 import numpy as np
 
 from sim.model.codes import ACTIVE, BIOTECH, PHASE3, WITHDRAWN
-from sim.model.assets import APPROVED, EX_CN, any_column
+from sim.model.assets import APPROVED, CN, EX_CN, US, holds_any
 from sim.model.firms import Kind
 
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
+
+# Markets to look in for a programme its originator still holds, the likeliest first (an
+# unlicensed programme's US or China rights).
+EX_CN_FIRST = np.array([US, *(r for r in np.flatnonzero(EX_CN) if r != US)])
+ALL_CN_FIRST = np.array([CN, *(r for r in range(EX_CN.size) if r != CN)])
 
 
 class Biotech(mesa.Agent):
@@ -75,13 +80,13 @@ class Biotech(mesa.Agent):
         """Ids of its active programmes."""
         a = self.model.assets
         n = a.n
-        return np.flatnonzero((a.originator[:n] == self.row) & (a.status[:n] == ACTIVE))
+        return ((a.originator[:n] == self.row) & (a.status[:n] == ACTIVE)).nonzero()[0]
 
     @property
     def deals(self) -> np.ndarray:
         """Ledger rows of the deals it signed as licensor."""
         led = self.model.ledger
-        return np.flatnonzero(led.licensor[: led.n] == self.row)
+        return (led.licensor[: led.n] == self.row).nonzero()[0]
 
     # ------------------------------------------------------------------ the kind's policies
     @classmethod
@@ -151,7 +156,7 @@ def pay_burn(model: "LicensingMarket") -> int:
     a = model.assets
     live = a.live()
     orig = a.originator[live]
-    own = orig[any_column(a.rights[live] == orig[:, None])]
+    own = orig[holds_any(a.rights, live, orig, ALL_CN_FIRST)]
     has_programme = np.zeros(f.n, dtype=bool)
     has_programme[own] = True
     empty = alive[~has_programme[alive] & ~in_talks[alive]]
@@ -229,10 +234,9 @@ def choose_offers(model: "LicensingMarket") -> np.ndarray:
     a, f, p = model.assets, model.firms, model.params.seller
     live = a.live()
     orig = a.originator[live]
-    ex_cn_free = any_column(a.rights[live][:, EX_CN] == orig[:, None])
-    cand = ~a.in_talks[live] & f.alive[orig] & ex_cn_free
-    cand &= f.kind[orig] == BIOTECH
-    ids = live[cand]
+    cand = ~a.in_talks[live] & f.alive[orig] & (f.kind[orig] == BIOTECH)
+    ids, owners = live[cand], orig[cand]
+    ids = ids[holds_any(a.rights, ids, owners, EX_CN_FIRST)]  # it still holds an ex-China market
     if ids.size == 0:
         return ids
     owners = a.originator[ids]
@@ -242,9 +246,9 @@ def choose_offers(model: "LicensingMarket") -> np.ndarray:
     ids, owners, runway = ids[~held], owners[~held], runway[~held]
     # Programmes are sold for cash: IPO-first firms shop them as their runway shortens;
     # partnership-first firms, and owners of stranded programmes, shop whenever they can.
-    need = np.clip(1.2 - runway / p.cash_need_months, 0.1, 1.0)
+    need = np.minimum(np.maximum(1.2 - runway / p.cash_need_months, 0.1), 1.0)
     need = np.where((f.strategy[owners] == 1) | a.paused[ids], 1.0, need)
-    odds = np.clip(p.offer_rate * f.bd_cap[owners] * need, 0.0, 1.0)
+    odds = np.minimum(np.maximum(p.offer_rate * f.bd_cap[owners] * need, 0.0), 1.0)
     return ids[model.rng.random(ids.size) < odds]
 
 

@@ -34,7 +34,7 @@ def newco_funding(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
     returns which of them are left unfunded."""
     a, f, p = model.assets, model.firms, model.params
     dev = a.developer[ids]
-    newco = np.flatnonzero(f.kind[dev] == INCUBATOR)
+    newco = (f.kind[dev] == INCUBATOR).nonzero()[0]
     unfunded = np.zeros(ids.size, dtype=bool)
     if newco.size == 0:
         return unfunded
@@ -49,7 +49,7 @@ def newco_funding(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
     before = np.maximum.accumulate(np.where(new_owner, prev, 0.0))  # what the incubators before it took
     ok = (cum - before) <= f.cash[owners_o]
     paid = np.bincount(owners_o[ok], weights=cost_o[ok], minlength=f.n)
-    payers = np.flatnonzero(paid > 0)
+    payers = (paid > 0).nonzero()[0]
     f.sink(payers, paid[payers], "rd_spend")
     unfunded[newco[order][~ok]] = True
     return unfunded
@@ -61,7 +61,7 @@ def develop(model: "LicensingMarket") -> None:
     act = live[a.stage[live] < APPROVED]
     # Programmes waiting at a gate move on once it clears.
     read = a.read_out[act]
-    waiting = np.flatnonzero(read)
+    waiting = read.nonzero()[0]
     cleared = np.zeros(act.size, dtype=bool)
     if waiting.size:
         cleared[waiting[~biotech.gated(model, act[waiting])]] = True

@@ -87,7 +87,7 @@ class FirmTable:
         mask = self.kind[: self.n] == kind
         if alive:
             mask &= self.alive[: self.n]
-        return np.flatnonzero(mask)
+        return mask.nonzero()[0]
 
     def runway(self, ids: np.ndarray) -> np.ndarray:
         """Months of cash at the current burn (inf when nothing is burning)."""
@@ -104,17 +104,17 @@ class FirmTable:
     def source(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
         """Money from outside into firms ``ids`` (arrays of the same length)."""
         amounts = np.asarray(amounts, dtype=float)
-        _check_amounts(amounts, label)
+        total = _checked_total(amounts, label)
         np.add.at(self.cash, ids, amounts)
-        self._declare(self.sources, SOURCES, label, float(amounts.sum()))
+        self._declare(self.sources, SOURCES, label, total)
 
     def sink(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
         """Money out of the model from firms ``ids`` (arrays of the same length; each must have it)."""
         amounts = np.asarray(amounts, dtype=float)
-        _check_amounts(amounts, label)
+        total = _checked_total(amounts, label)
         self._check_funds(ids, amounts, label)
         np.subtract.at(self.cash, ids, amounts)
-        self._declare(self.sinks, SINKS, label, float(amounts.sum()))
+        self._declare(self.sinks, SINKS, label, total)
 
     def transfer(self, src: int, dst: int, amount: float, label: str) -> None:
         """Pay ``amount`` from ``src`` to ``dst``; raises :class:`Overdraft` if ``src`` lacks it."""
@@ -129,11 +129,11 @@ class FirmTable:
     def transfer_many(self, src: np.ndarray, dst: np.ndarray, amounts: np.ndarray, label: str) -> None:
         """Vectorised :meth:`transfer` (all payers must afford their total)."""
         amounts = np.asarray(amounts, dtype=float)
-        _check_amounts(amounts, label)
+        total = _checked_total(amounts, label)
         self._check_funds(src, amounts, label)
         np.subtract.at(self.cash, src, amounts)
         np.add.at(self.cash, dst, amounts)
-        self.transfers[label] += float(amounts.sum())
+        self.transfers[label] += total
 
     def _check_funds(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
         if ids.size == 0:
@@ -141,7 +141,7 @@ class FirmTable:
         need = np.bincount(ids, weights=amounts, minlength=self.n)
         short = need > self.cash[: need.size] * (1 + 1e-12) + 1e-6
         if short.any():
-            i = int(np.flatnonzero(short)[0])
+            i = int(short.nonzero()[0][0])
             self._overdraft(i, need[i], label)
 
     def _overdraft(self, firm: int, amount: float, label: str) -> None:
@@ -156,6 +156,10 @@ class FirmTable:
         return float(self.cash[: self.n].sum()) - self.expected_total()
 
 
-def _check_amounts(amounts: np.ndarray, label: str) -> None:
-    if amounts.size and not (amounts.min() >= 0 and amounts.max() < np.inf):
+def _checked_total(amounts: np.ndarray, label: str) -> float:
+    """The sum of a flow's amounts, each of which must be finite and non-negative (then the sum is
+    finite: no amount is NaN or infinite)."""
+    total = float(np.add.reduce(amounts))
+    if amounts.size and not (np.minimum.reduce(amounts) >= 0 and total < np.inf):
         raise ValueError(f"money flow {label!r} must be finite and non-negative")
+    return total

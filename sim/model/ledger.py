@@ -82,7 +82,7 @@ class Ledger:
         return i
 
     def live(self) -> np.ndarray:
-        return np.flatnonzero(self.active[: self.n])
+        return self.active[: self.n].nonzero()[0]
 
     def terminate(self, deal: int, date: pd.Timestamp, reason: str) -> None:
         self.active[deal] = False

@@ -61,7 +61,7 @@ def found(model: "LicensingMarket", count: int, initial: bool) -> np.ndarray:
         stage_w = s.initial_stage_mix
     else:
         n_assets = np.ones(count, np.int64)
-        stage_w = np.r_[1.0 - s.entrant_phase1_share, s.entrant_phase1_share, np.zeros(4)]
+        stage_w = np.array([1.0 - s.entrant_phase1_share, s.entrant_phase1_share, 0.0, 0.0, 0.0, 0.0])
     owners_rel = np.repeat(np.arange(count), n_assets)
     stages = categories(rng, cdf(stage_w), owners_rel.size)
     burn = fp.overhead + np.bincount(owners_rel, weights=model.params.development.cost[stages], minlength=count)

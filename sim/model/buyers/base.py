@@ -32,6 +32,7 @@ import mesa
 import numpy as np
 
 from sim.model.firms import Kind
+from sim.model.market.valuation import climate, distrust
 from sim.scenarios.schema import AREAS, STAGES
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def bernoulli_cells(rng: np.random.Generator, rows: int, cols: int, p: float) ->
     if size == 0 or p <= 0.0:
         flat = np.zeros(0, np.int64)
     elif p >= 0.2:
-        flat = np.flatnonzero(rng.random(size) < p)
+        flat = (rng.random(size) < p).nonzero()[0]
     else:
         chunks, last = [], -1
         while last < size:
@@ -106,14 +107,14 @@ class BuyerTable:
         """Buyer numbers of a kind (read-only: the table only grows at creation)."""
         k = int(kind)
         if k not in self._of:
-            js = np.flatnonzero(self.kind == k)
+            js = (self.kind == k).nonzero()[0]
             js.flags.writeable = False
             self._of[k] = js
         return self._of[k]
 
     def observe(self, model: "LicensingMarket") -> None:
         """Form this month's terms of every buyer from its kind's hooks (see the attributes)."""
-        self.trust_now = np.clip(model.beliefs.trust + self.trust_offset, 0.0, 1.0)
+        self.trust_now = np.minimum(np.maximum(model.beliefs.trust + self.trust_offset, 0.0), 1.0)
         self.appetite_now = np.zeros((self.n, len(STAGES)))
         self.gap_now = np.zeros(self.n)
         self.effort_now = np.zeros(self.n)
@@ -178,13 +179,13 @@ class Buyer(mesa.Agent):
     def deals(self) -> np.ndarray:
         """Ledger rows of the deals it signed as licensee."""
         led = self.model.ledger
-        return np.flatnonzero(led.licensee[: led.n] == self.row)
+        return (led.licensee[: led.n] == self.row).nonzero()[0]
 
     @property
     def pipeline(self) -> np.ndarray:
         """Programmes it develops (licensed in)."""
         a = self.model.assets
-        return np.flatnonzero((a.developer[: a.n] == self.row) & (a.status[: a.n] == 0))
+        return ((a.developer[: a.n] == self.row) & (a.status[: a.n] == 0)).nonzero()[0]
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -306,8 +307,6 @@ class Buyer(mesa.Agent):
               distrusted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Value W and basis of the pairs (offer rows ``o``, buyer numbers ``js``, what each takes
         on trust ``distrusted``)."""
-        from sim.model.market.valuation import climate
-
         v = model.params.valuation
         basis = offers.value[o] * climate(model, offers.asset[o], js, distrusted, offers.stage[o])
         infocus = model.buyers.focus[js, offers.area[o]]
@@ -322,8 +321,7 @@ class Buyer(mesa.Agent):
     @classmethod
     def bid(cls, model: "LicensingMarket", offers: "Offers", js: np.ndarray) -> Bids:
         """The pairs this kind's buyers would pursue: they beat the hurdle and are affordable."""
-        from sim.model.market.terms import upfront_share
-        from sim.model.market.valuation import distrust
+        from sim.model.market.terms import upfront_share  # terms reads this module's PACKAGES
 
         if js.size == 0 or offers.size == 0:
             return Bids.empty()

@@ -62,7 +62,7 @@ def on_advance(model: "LicensingMarket", assets: np.ndarray) -> None:
 def settle(model: "LicensingMarket") -> None:
     """Pay owed milestones as far as each payer's BD account allows (oldest deals first)."""
     led, f = model.ledger, model.firms
-    due = np.flatnonzero(led.owed[: led.n] > 0)
+    due = (led.owed[: led.n] > 0).nonzero()[0]
     if due.size == 0:
         return
     for deal, payer in zip(due.tolist(), holder(model, due).tolist()):  # paying moves no rights
@@ -117,7 +117,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     """Approved programmes earn sales: licensees pay royalties, originators keep China margins."""
     a, led, f, p = model.assets, model.ledger, model.firms, model.params
     n = a.n
-    approved = np.flatnonzero((a.status[:n] == ACTIVE) & (a.stage[:n] == APPROVED))
+    approved = ((a.status[:n] == ACTIVE) & (a.stage[:n] == APPROVED)).nonzero()[0]
     # Products that lose exclusivity stop earning; the deals on them run out.
     lapsing = approved[model.month - a.approved_month[approved] >= p.development.exclusivity_months]
     if lapsing.size:
@@ -128,7 +128,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
         approved = np.setdiff1d(approved, lapsing)
     if approved.size == 0:
         return
-    ramp = np.clip((model.month - a.approved_month[approved]) / p.development.launch_ramp_months, 0.0, 1.0)
+    ramp = np.minimum(np.maximum((model.month - a.approved_month[approved]) / p.development.launch_ramp_months, 0.0), 1.0)
     monthly = a.peak_sales(approved) / 12.0 * ramp
     cn = a.rights[approved, CN]
     own = f.alive[cn] & (f.kind[cn] == BIOTECH)
@@ -141,7 +141,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     if on_market.size == 0:
         return
     assets = led.asset[on_market]
-    ramp = np.clip((model.month - a.approved_month[assets]) / p.development.launch_ramp_months, 0.0, 1.0)
+    ramp = np.minimum(np.maximum((model.month - a.approved_month[assets]) / p.development.launch_ramp_months, 0.0), 1.0)
     sales = a.peak_sales(assets) / 12.0 * ramp * (led.regions[on_market] @ p.development.region_share)
     royalty = led.royalty[on_market] * sales
     payers, payees = holder(model, on_market), led.licensor[on_market]

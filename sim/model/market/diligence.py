@@ -99,7 +99,7 @@ def close_talks(model: "LicensingMarket") -> None:
     a.in_talks[d["asset"]] = False
     held = (a.rights[d["asset"]] == d["seller"][:, None]) | ~d["mask"]
     valid = (a.status[d["asset"]] == ACTIVE) & f.alive[d["seller"]] & all_columns(held)
-    idx = np.flatnonzero(valid)
+    idx = valid.nonzero()[0]
     if idx.size == 0:
         return
     value_now = a.package_value(d["asset"][idx], d["mask"][idx])
@@ -114,7 +114,7 @@ def close_talks(model: "LicensingMarket") -> None:
     agreed = ~failed & ((1.0 - p.valuation.hurdle) * true_value >= ask)
     price = np.minimum(true_value, np.maximum(ask + p.valuation.seller_power * (true_value - ask), d["rival"][idx]))
     model.month_failed += int((~agreed).sum())
-    ok = np.flatnonzero(agreed)
+    ok = agreed.nonzero()[0]
     if ok.size == 0:
         return
     rows = idx[ok]

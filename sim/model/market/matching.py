@@ -37,7 +37,7 @@ def match(model: "LicensingMarket", offers: "Offers") -> int:
     order = np.lexsort((-bids.value, bids.offer))
     o_sorted, j_sorted = bids.offer[order], bids.buyer[order]
     w_sorted, basis_sorted = bids.value[order], bids.basis[order]
-    starts = np.flatnonzero(np.concatenate([[True], o_sorted[1:] != o_sorted[:-1]]))
+    starts = np.concatenate([[True], o_sorted[1:] != o_sorted[:-1]]).nonzero()[0]
     ends = np.concatenate([starts[1:], [o_sorted.size]])
     first = o_sorted[starts]
     rel = (w_sorted[starts] - offers.ask[first]) / w_sorted[starts]

@@ -64,7 +64,7 @@ def build_offers(model: "LicensingMarket") -> Offers:
         pkg[all_columns(held[:, US_EU_JP])] = USEUJP
         pkg[all_columns(held[:, EX_CN])] = EX_CHINA
         pkg[distressed & all_columns(held) & (a.stage[ids] >= PHASE1)] = GLOBAL
-        main = np.flatnonzero(pkg >= 0)
+        main = (pkg >= 0).nonzero()[0]
         parts.append((ids[main], owner[main], pkg[main], np.full(main.size, -1), PACKAGE_MASKS[pkg[main]],
                       distressed[main], world[main] * a.territory_share(PACKAGE_MASKS)[pkg[main]]))
         # Regional packages, region by region (then programme order), of programmes late enough.

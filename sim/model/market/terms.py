@@ -108,8 +108,8 @@ def pay(model: "LicensingMarket", payer: int, payee: int, amount: float, label: 
     f.transfer(payer, payee, amount, label)
     if f.kind[payee] == INCUBATOR:
         led = model.ledger
-        stakes = np.flatnonzero((led.asset[: led.n] == asset) & (led.licensee[: led.n] == payee)
-                                & (led.equity_share[: led.n] > 0))
+        stakes = ((led.asset[: led.n] == asset) & (led.licensee[: led.n] == payee)
+                   & (led.equity_share[: led.n] > 0)).nonzero()[0]
         for s in stakes:
             holder = int(led.licensor[s])
             if f.alive[holder]:
