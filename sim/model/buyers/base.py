@@ -295,11 +295,12 @@ class Buyer(mesa.Agent):
         o, k = bernoulli_cells(model.rng, offers.size, js.size, top)
         if o.size == 0:
             return o, k
-        focus = model.buyers.focus[js[k], offers.area[o]]
+        jk = js[k]
+        focus = model.buyers.focus[jk, offers.area[o]]
         attention = effort[k] * np.where(focus, 1.0, v.scouting)
         keep = model.rng.random(o.size) * top < attention
         keep &= cls.packages[offers.package[o]]
-        keep &= offers.seller[o] != model.buyers.row[js[k]]
+        keep &= offers.seller[o] != model.buyers.row[jk]
         return o[keep], k[keep]
 
     @classmethod

@@ -56,7 +56,8 @@ class TalksTable:
 
     def take(self, keep: np.ndarray) -> dict[str, np.ndarray]:
         """Remove the rows not in ``keep``; return the removed rows as columns."""
-        gone = {name: getattr(self, name)[~keep] for name in [*self.COLUMNS, "mask"]}
+        drop = ~keep
+        gone = {name: getattr(self, name)[drop] for name in [*self.COLUMNS, "mask"]}
         for name in [*self.COLUMNS, "mask"]:
             setattr(self, name, getattr(self, name)[keep])
         return gone
