@@ -64,6 +64,22 @@ def test_sparse_screening_takes_each_cell_with_its_probability(rows, cols, p, se
         assert lo <= count.sum() <= hi
 
 
+@settings(max_examples=50, deadline=None)
+@given(holders=st.lists(st.lists(st.integers(-1, 3), min_size=9, max_size=9), max_size=30),
+       firms=st.data(), markets=st.permutations(range(9)), cut=st.integers(1, 9))
+def test_holds_any_is_whether_a_firm_holds_any_of_the_markets(holders, firms, markets, cut):
+    """The market-by-market search (which looks only at programmes not yet found) must give the
+    plain answer, whatever the order of the markets and whoever holds what."""
+    from sim.model.assets import holds_any
+
+    rights = np.array(holders, dtype=np.int32).reshape(-1, 9)
+    ids = np.arange(rights.shape[0])[::-1].copy()  # not in row order
+    holder = np.array(firms.draw(st.lists(st.integers(0, 3), min_size=ids.size, max_size=ids.size)), dtype=np.int32)
+    look = np.array(markets[:cut])
+    expected = (rights[ids][:, look] == holder[:, None]).any(axis=1)
+    assert np.array_equal(holds_any(rights, ids, holder, look), expected)
+
+
 def test_a_buyers_screen_looks_at_each_pair_with_the_dense_law():
     """Buyer.screen draws pairs sparsely and thins them; each (offer, buyer) pair must be screened
     with probability min(1, attention x (1 in focus, scouting outside) x effort), only for packages

@@ -34,15 +34,10 @@ US_EU_JP = np.array([r in ("US", "EU", "JP") for r in REGIONS])
 APPROVED = int(APPROVED)
 
 
-def any_column(m: np.ndarray) -> np.ndarray:
-    """Rows of a boolean (rows, regions) matrix (at least one column) with any column set. Column by
-    column: numpy's reduction along short rows costs several times more (it runs every month on
-    every programme)."""
-    return functools.reduce(np.logical_or, (m[:, c] for c in range(m.shape[1])))
-
-
 def all_columns(m: np.ndarray) -> np.ndarray:
-    """Rows of a boolean (rows, regions) matrix with every column set (see :func:`any_column`)."""
+    """Rows of a boolean (rows, regions) matrix (at least one column) with every column set. Column
+    by column: numpy's reduction along short rows costs several times more (it runs every month
+    on every offer)."""
     return functools.reduce(np.logical_and, (m[:, c] for c in range(m.shape[1])))
 
 
