@@ -109,11 +109,19 @@ def main() -> None:
     args = ap.parse_args()
     base = load_scenario("baseline")
     simulate(apply_overrides(base, {"end": "2018-06"}), 0)  # warm imports and caches
-    secs, months = min(agent_months(base, seed) for seed in range(args.repeats))
-    boltz = min(boltzmann_us_per_agent_step() for _ in range(args.repeats))
+    # Rounds alternate a baseline run and a Boltzmann run, so that a drift in the machine's speed
+    # (shared, throttled or busy cores) moves both sides of a round's ratio alike.
+    rounds = []
+    for seed in range(args.repeats):
+        secs, months = agent_months(base, seed)
+        rounds.append((secs, months, boltzmann_us_per_agent_step()))
+    secs, months, _ = min(rounds)
     ours = secs / months * 1e6
+    boltz = min(r[2] for r in rounds)
+    paired = statistics.median(r[0] / r[1] * 1e6 / r[2] for r in rounds)
     print(f"baseline run: {secs:.3f} s (best of {args.repeats}), {months} agent-months: {ours:.2f} us per "
-          f"agent-month; Mesa Boltzmann: {boltz:.2f} us per agent-step; ratio {ours / boltz:.2f}x")
+          f"agent-month; Mesa Boltzmann: {boltz:.2f} us per agent-step (best of {args.repeats}); "
+          f"ratio {ours / boltz:.2f}x (bests), {paired:.2f}x (median of {args.repeats} paired rounds)")
     runs = [phase_ms(base, seed) for seed in range(args.repeats)]
     best = {k: min(r[k] for r in runs) for k in runs[0]}
     print(f"where a baseline run's time goes (ms, best of {args.repeats}; burn-in months included):")
