@@ -41,18 +41,20 @@ def all_columns(m: np.ndarray) -> np.ndarray:
     return functools.reduce(np.logical_and, (m[:, c] for c in range(m.shape[1])))
 
 
+def cells(m: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``m[rows, cols]`` for a C-ordered matrix, as one gather from its flat view (about half the
+    time of numpy's two-array indexing; every screen and valuation reads thousands of cells)."""
+    return m.ravel()[rows * m.shape[1] + cols]
+
+
 def holds_any(rights: np.ndarray, ids: np.ndarray, holder: np.ndarray, markets: np.ndarray) -> np.ndarray:
-    """Whether ``holder[i]`` holds any of ``markets`` of programme ``ids[i]``. Market by market,
-    each looking only at programmes not yet found (most are found in the first market, so
-    put the likeliest first): this runs every month over every programme."""
-    found = rights[ids, markets[0]] == holder
+    """Whether ``holder[i]`` holds any of ``markets`` of programme ``ids[i]``. The first market
+    is looked at for every programme, the others only for those not found there (put the
+    likeliest first): this runs every month over every programme."""
+    found = rights[:, markets[0]][ids] == holder  # a column, then a gather: faster than rights[ids, m]
     rest = (~found).nonzero()[0]
-    for m in markets[1:]:
-        if rest.size == 0:
-            break
-        hit = rights[ids[rest], m] == holder[rest]
-        found[rest[hit]] = True
-        rest = rest[~hit]
+    if rest.size and markets.size > 1:
+        found[rest] = (rights[ids[rest]][:, markets[1:]] == holder[rest, None]).any(axis=1)
     return found
 
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, ClassVar
 import mesa
 import numpy as np
 
+from sim.model.assets import cells
 from sim.model.firms import Kind
 from sim.model.market.valuation import climate, distrust
 from sim.scenarios.schema import AREAS, STAGES
@@ -296,7 +297,7 @@ class Buyer(mesa.Agent):
         if o.size == 0:
             return o, k
         jk = js[k]
-        focus = model.buyers.focus[jk, offers.area[o]]
+        focus = cells(model.buyers.focus, jk, offers.area[o])
         attention = effort[k] * np.where(focus, 1.0, v.scouting)
         keep = model.rng.random(o.size) * top < attention
         keep &= cls.packages[offers.package[o]]
@@ -310,7 +311,7 @@ class Buyer(mesa.Agent):
         on trust ``distrusted``)."""
         v = model.params.valuation
         basis = offers.value[o] * climate(model, offers.asset[o], js, distrusted, offers.stage[o])
-        infocus = model.buyers.focus[js, offers.area[o]]
+        infocus = cells(model.buyers.focus, js, offers.area[o])
         fit = np.where(infocus, 1.0, v.off_focus_fit)
         return basis * fit * np.exp(model.rng.normal(0.0, v.quality_noise, o.size)), basis
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.assets import cells
+
 if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
 
@@ -48,4 +50,4 @@ def climate(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray, distru
         distrusted = distrust(model, assets, js)
     trust_factor = 1.0 - v.trust_sensitivity * distrusted
     urgency = 1.0 + v.urgency_gain * b.gap_now[js]
-    return b.appetite_now[js, stage] * trust_factor * urgency
+    return cells(b.appetite_now, js, stage) * trust_factor * urgency
