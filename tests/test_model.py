@@ -283,6 +283,19 @@ def test_nobody_can_spend_money_it_does_not_have(trading_model):
         f.transfer(buyer, 0, float(f.cash[buyer]) + 1e6, "upfront")
     with pytest.raises(Overdraft):
         f.sink(np.array([buyer]), np.array([float(f.cash[buyer]) * 2 + 1.0]), "rd_spend")
+    # Several payers in order (each against its own cash), and one payer named twice, whose
+    # parts each fit its cash but whose total does not.
+    rich = np.flatnonzero(f.cash[: f.n] > 1e6)[:3]
+    over = f.cash[rich].copy()
+    over[-1] += 1e3
+    with pytest.raises(Overdraft, match=f"firm {rich[-1]} "):
+        f.sink(rich, over, "rd_spend")
+    payer, half = int(rich[0]), float(f.cash[rich[0]]) * 0.6
+    with pytest.raises(Overdraft, match=f"firm {payer} "):
+        f.transfer_many(np.array([payer, payer]), np.array([0, 0]), np.array([half, half]), "royalty")
+    before = f.cash[: f.n].copy()
+    f.sink(rich, f.cash[rich] * 0.5, "rd_spend")  # within its means: paid
+    assert np.allclose(f.cash[rich], before[rich] * 0.5)
     with pytest.raises(ValueError, match="undeclared"):
         f.source(np.array([buyer]), np.array([1.0]), "corporate_funds")
     assert "corporate_funds" not in SOURCES and "newco_financing" not in SOURCES

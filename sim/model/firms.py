@@ -138,6 +138,12 @@ class FirmTable:
     def _check_funds(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
         if ids.size == 0:
             return
+        if ids.size == 1 or (ids[1:] > ids[:-1]).all():  # distinct payers in order: each against its own cash
+            short = amounts > self.cash[ids] * (1 + 1e-12) + 1e-6
+            if short.any():
+                i = int(short.argmax())
+                self._overdraft(int(ids[i]), amounts[i], label)
+            return
         need = np.bincount(ids, weights=amounts, minlength=self.n)
         short = need > self.cash[: need.size] * (1 + 1e-12) + 1e-6
         if short.any():

@@ -52,7 +52,7 @@ class Incubator(Buyer):
     def appetite(cls, model: "LicensingMarket", js: np.ndarray) -> np.ndarray:
         p = model.params.incubator
         row = np.where(np.arange(len(STAGES)) <= p.max_stage, p.appetite, 0.0)
-        return np.tile(row, (js.size, 1))
+        return np.repeat(row[None, :], js.size, axis=0)
 
     @classmethod
     def reliance_factor(cls, model: "LicensingMarket") -> float:

@@ -50,7 +50,7 @@ class RegionalLicensee(Buyer):
         p = model.params.regional
         stages = np.arange(len(STAGES))
         row = np.where(stages >= p.min_stage, 1.0, 0.0) * np.where(stages >= FILED, p.late_appetite, 1.0)
-        return np.tile(row, (js.size, 1))
+        return np.repeat(row[None, :], js.size, axis=0)
 
     @classmethod
     def reliance_factor(cls, model: "LicensingMarket") -> float:

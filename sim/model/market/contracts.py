@@ -119,13 +119,14 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     n = a.n
     approved = ((a.status[:n] == ACTIVE) & (a.stage[:n] == APPROVED)).nonzero()[0]
     # Products that lose exclusivity stop earning; the deals on them run out.
-    lapsing = approved[model.month - a.approved_month[approved] >= p.development.exclusivity_months]
+    lapse = model.month - a.approved_month[approved] >= p.development.exclusivity_months
+    lapsing = approved[lapse]
     if lapsing.size:
         a.status[lapsing] = LAPSED
         live = led.live()
         for deal in _deals_on(model, live, lapsing):
             led.terminate(int(deal), model.date, "exclusivity_lost")
-        approved = np.setdiff1d(approved, lapsing)
+        approved = approved[~lapse]
     if approved.size == 0:
         return
     ramp = np.minimum(np.maximum((model.month - a.approved_month[approved]) / p.development.launch_ramp_months, 0.0), 1.0)
