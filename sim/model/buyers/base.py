@@ -62,9 +62,9 @@ def bernoulli_cells(rng: np.random.Generator, rows: int, cols: int, p: float) ->
             cells = last + np.cumsum(np.minimum(gaps, size + 1))  # a gap past the end ends it (no overflow)
             chunks.append(cells)
             last = int(cells[-1])
-        flat = np.concatenate(chunks)
-        flat = flat[flat < size]
-    return flat // cols, flat % cols
+        flat = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        flat = flat[: flat.searchsorted(size)]  # the cells are in order: those inside the grid come first
+    return np.divmod(flat, cols)
 
 
 class BuyerTable:
