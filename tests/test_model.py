@@ -78,6 +78,23 @@ def test_holds_any_is_whether_a_firm_holds_any_of_the_markets(holders, firms, ma
     look = np.array(markets[:cut])
     expected = (rights[ids][:, look] == holder[:, None]).any(axis=1)
     assert np.array_equal(holds_any(rights, ids, holder, look), expected)
+    mask = np.zeros(9, bool)
+    mask[look] = True
+    assert np.array_equal(holds_any(rights, ids, holder, mask), expected)
+
+
+@given(rows=st.integers(1, 300), cols=st.integers(1, 9), data=st.data())
+def test_cells_reads_the_same_cells_as_numpy_indexing(rows, cols, data):
+    """The flat-view gather must equal m[rows, cols], whatever the index dtypes (an int8 row
+    index must not wrap when multiplied by the width)."""
+    from sim.model.assets import cells
+
+    m = np.arange(rows * cols, dtype=float).reshape(rows, cols)
+    k = data.draw(st.integers(0, 50))
+    r = np.array(data.draw(st.lists(st.integers(0, rows - 1), min_size=k, max_size=k)), dtype=np.int64)
+    c = np.array(data.draw(st.lists(st.integers(0, cols - 1), min_size=k, max_size=k)), dtype=np.int8)
+    for dtype in (np.int8, np.int16, np.int64) if rows <= 127 else (np.int16, np.int64):
+        assert np.array_equal(cells(m, r.astype(dtype), c), m[r, c])
 
 
 def test_a_buyers_screen_looks_at_each_pair_with_the_dense_law():
@@ -296,6 +313,18 @@ def test_nobody_can_spend_money_it_does_not_have(trading_model):
     before = f.cash[: f.n].copy()
     f.sink(rich, f.cash[rich] * 0.5, "rd_spend")  # within its means: paid
     assert np.allclose(f.cash[rich], before[rich] * 0.5)
+    # No flow takes money from a firm it does not name: not from a negative row (which numpy would
+    # read from the end), nor one amount spread over several firms.
+    before, imbalance = f.cash.copy(), f.imbalance()
+    with pytest.raises(ValueError):
+        f.sink(np.array([-1]), np.array([1.0]), "rd_spend")
+    with pytest.raises(ValueError, match="1 amounts for 3 firms"):
+        f.sink(rich, np.array([1.0]), "rd_spend")
+    with pytest.raises(ValueError, match="1 amounts for 3 firms"):
+        f.source(rich, np.array([1.0]), "revenue")
+    with pytest.raises(ValueError, match="payees"):
+        f.transfer_many(rich[:2], rich[:1], np.array([1.0, 1.0]), "royalty")
+    assert np.array_equal(f.cash, before) and f.imbalance() == imbalance
     with pytest.raises(ValueError, match="undeclared"):
         f.source(np.array([buyer]), np.array([1.0]), "corporate_funds")
     assert "corporate_funds" not in SOURCES and "newco_financing" not in SOURCES

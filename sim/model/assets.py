@@ -42,15 +42,19 @@ def all_columns(m: np.ndarray) -> np.ndarray:
 
 
 def cells(m: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``m[rows, cols]`` for a C-ordered matrix, as one gather from its flat view (about half the
-    time of numpy's two-array indexing; every screen and valuation reads thousands of cells)."""
-    return m.ravel()[rows * m.shape[1] + cols]
+    """``m[rows, cols]`` for a C-ordered matrix and columns in ``range(m.shape[1])`` (no negative
+    or wrapping column), as one gather from its flat view: about half the time of numpy's
+    two-array indexing, and every screen and valuation reads thousands of cells."""
+    return m.ravel()[rows.astype(np.int64, copy=False) * m.shape[1] + cols]
 
 
 def holds_any(rights: np.ndarray, ids: np.ndarray, holder: np.ndarray, markets: np.ndarray) -> np.ndarray:
     """Whether ``holder[i]`` holds any of ``markets`` of programme ``ids[i]``. The first market
     is looked at for every programme, the others only for those not found there (put the
-    likeliest first): this runs every month over every programme."""
+    likeliest first): this runs every month over every programme. ``markets``: market indices,
+    or a boolean mask over the markets."""
+    if markets.dtype == bool:
+        markets = markets.nonzero()[0]
     found = rights[:, markets[0]][ids] == holder  # a column, then a gather: faster than rights[ids, m]
     rest = (~found).nonzero()[0]
     if rest.size and markets.size > 1:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from sim.model.model import LicensingMarket
 
 # Markets to look in for a programme its originator still holds, the likeliest first (an
-# unlicensed programme's US or China rights).
+# unlicensed programme's US or China rights; REGIONS happens to list CN, then US, first).
 EX_CN_FIRST = np.array([US, *(r for r in np.flatnonzero(EX_CN) if r != US)])
 ALL_CN_FIRST = np.array([CN, *(r for r in range(EX_CN.size) if r != CN)])
 

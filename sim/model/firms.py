@@ -104,14 +104,14 @@ class FirmTable:
     def source(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
         """Money from outside into firms ``ids`` (arrays of the same length)."""
         amounts = np.asarray(amounts, dtype=float)
-        total = _checked_total(amounts, label)
+        total = _checked_total(ids, amounts, label)
         np.add.at(self.cash, ids, amounts)
         self._declare(self.sources, SOURCES, label, total)
 
     def sink(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
         """Money out of the model from firms ``ids`` (arrays of the same length; each must have it)."""
         amounts = np.asarray(amounts, dtype=float)
-        total = _checked_total(amounts, label)
+        total = _checked_total(ids, amounts, label)
         self._check_funds(ids, amounts, label)
         np.subtract.at(self.cash, ids, amounts)
         self._declare(self.sinks, SINKS, label, total)
@@ -129,7 +129,9 @@ class FirmTable:
     def transfer_many(self, src: np.ndarray, dst: np.ndarray, amounts: np.ndarray, label: str) -> None:
         """Vectorised :meth:`transfer` (all payers must afford their total)."""
         amounts = np.asarray(amounts, dtype=float)
-        total = _checked_total(amounts, label)
+        total = _checked_total(src, amounts, label)
+        if np.shape(dst) != amounts.shape:
+            raise ValueError(f"money flow {label!r}: {amounts.size} amounts for {np.size(dst)} payees")
         self._check_funds(src, amounts, label)
         np.subtract.at(self.cash, src, amounts)
         np.add.at(self.cash, dst, amounts)
@@ -138,7 +140,8 @@ class FirmTable:
     def _check_funds(self, ids: np.ndarray, amounts: np.ndarray, label: str) -> None:
         if ids.size == 0:
             return
-        if ids.size == 1 or (ids[1:] > ids[:-1]).all():  # distinct payers in order: each against its own cash
+        if ids[0] >= 0 and (ids.size == 1 or (ids[1:] > ids[:-1]).all()):  # distinct payers in order:
+            # each against its own cash (bincount, below, refuses a negative id)
             short = amounts > self.cash[ids] * (1 + 1e-12) + 1e-6
             if short.any():
                 i = int(short.argmax())
@@ -162,9 +165,11 @@ class FirmTable:
         return float(self.cash[: self.n].sum()) - self.expected_total()
 
 
-def _checked_total(amounts: np.ndarray, label: str) -> float:
-    """The sum of a flow's amounts, each of which must be finite and non-negative (then the sum is
-    finite: no amount is NaN or infinite)."""
+def _checked_total(ids: np.ndarray, amounts: np.ndarray, label: str) -> float:
+    """The sum of a flow's amounts, one for each firm in ``ids``, each of which must be finite and
+    non-negative (then the sum is finite: no amount is NaN or infinite)."""
+    if np.shape(ids) != amounts.shape:
+        raise ValueError(f"money flow {label!r}: {amounts.size} amounts for {np.size(ids)} firms")
     total = float(np.add.reduce(amounts))
     if amounts.size and not (np.minimum.reduce(amounts) >= 0 and total < np.inf):
         raise ValueError(f"money flow {label!r} must be finite and non-negative")
