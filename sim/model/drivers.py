@@ -2,8 +2,8 @@
 
 Design notes: a driver is a piecewise-linear series through dated points, held flat
 before the first and after the last point (or one ``constant`` level), times ``scale``, plus
-dated additive shocks (ramped in linearly, optionally fading out). Everything is precomputed once per run as
-one array over the simulated months, so the market reads a driver with an index.
+dated additive shocks (ramped in linearly, optionally fading out). Everything is precomputed
+once per run as one array over the simulated months, so the market reads a driver with an index.
 
     x(t) = clip(scale * interp(t; points) + sum_k shock_k(t), lower, upper)
 """

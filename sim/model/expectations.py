@@ -15,13 +15,14 @@ Design notes:
   is a shock that returns licences on China-only data (regulatory change, ARC25).
 - Track record. Readouts of licensed China-originated programmes run abroad (phase 2 or later)
   count as surprises against the odds buyers expected (p: the odds of a programme of the start's
-  average quality at that stage and area): a success adds 1 - p, a failure takes w * p. They accumulate with exponential memory: R_t = R * (1 - 1/M) + sum(surprises). Trust
-  in China data is the driver plus gain * tanh(R_t / scale): global approvals and trials that
-  beat their odds raise it, failures lower it (RT23, ARC25: 2024 first-in-class deals broke the
-  "trust threshold" on the back of such results). A phase 2 that fails as often as phase 2s
-  fail is no news: with w = 1 the record has mean zero when China's programmes do only as well
-  abroad as expected, and it rises as far as they do better (learning raises their quality,
-  and buyers license the better ones), so expected failures do not wear trust down.
+  average quality at that stage and area): a success adds 1 - p, a failure takes w * p. They
+  accumulate with exponential memory: R_t = R * (1 - 1/M) + sum(surprises). Trust in China data
+  is the driver plus gain * tanh(R_t / scale): global approvals and trials that beat their odds
+  raise it, failures lower it (RT23, ARC25: 2024 first-in-class deals broke the "trust
+  threshold" on the back of such results). A phase 2 that fails as often as phase 2s fail is no
+  news: with w = 1 the record has mean zero when China's programmes do only as well abroad as
+  expected, and it rises as far as they do better (learning raises their quality, and buyers
+  license the better ones), so expected failures do not wear trust down.
 """
 
 from __future__ import annotations

@@ -700,9 +700,8 @@ class Trust(Strict):
                                  "China-originated programmes adds to (takes from) trust", unit="trust units",
                                  source="fitted", ge=0.0, le=0.3)
     track_record_scale: float = P(20.0, "net surprise of global readouts (phase 2 or later, run by licensees; a "
-                                  "success counts 1 - the odds expected of it, a failure minus failure_weight x those odds) that "
-                                  "moves the record "
-                                  "by tanh(1)", unit="readouts (surprise)", ge=0.1, le=1e4)
+                                  "success counts 1 - the odds expected of it, a failure minus failure_weight x "
+                                  "those odds) that moves the record by tanh(1)", unit="readouts (surprise)", ge=0.1, le=1e4)
     track_record_memory_months: float = P(60.0, "months over which the record fades (exponential memory)",
                                           unit="months", ge=1.0, le=600)
     failure_weight: float = P(1.0, "weight of a failed global readout's surprise relative to a success's (1 = "

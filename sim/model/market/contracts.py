@@ -113,6 +113,13 @@ def terminations(model: "LicensingMarket") -> int:
     return model.month_returned
 
 
+def launch_ramp(model: "LicensingMarket", assets: np.ndarray) -> np.ndarray:
+    """Share of peak sales approved products reach this month: linear over ``launch_ramp_months``."""
+    a = model.assets
+    months = model.month - a.approved_month[assets]
+    return np.minimum(np.maximum(months / model.params.development.launch_ramp_months, 0.0), 1.0)
+
+
 def royalties_and_sales(model: "LicensingMarket") -> None:
     """Approved programmes earn sales: licensees pay royalties, originators keep China margins."""
     a, led, f, p = model.assets, model.ledger, model.firms, model.params
@@ -129,8 +136,7 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
         approved = approved[~lapse]
     if approved.size == 0:
         return
-    ramp = np.minimum(np.maximum((model.month - a.approved_month[approved]) / p.development.launch_ramp_months, 0.0), 1.0)
-    monthly = a.peak_sales(approved) / 12.0 * ramp
+    monthly = a.peak_sales(approved) / 12.0 * launch_ramp(model, approved)
     cn = a.rights[approved, CN]
     own = f.alive[cn] & (f.kind[cn] == BIOTECH)
     f.source(cn[own], p.development.china_margin * monthly[own] * p.development.region_share[CN], "revenue")
@@ -142,8 +148,8 @@ def royalties_and_sales(model: "LicensingMarket") -> None:
     if on_market.size == 0:
         return
     assets = led.asset[on_market]
-    ramp = np.minimum(np.maximum((model.month - a.approved_month[assets]) / p.development.launch_ramp_months, 0.0), 1.0)
-    sales = a.peak_sales(assets) / 12.0 * ramp * (led.regions[on_market] @ p.development.region_share)
+    share = led.regions[on_market] @ p.development.region_share
+    sales = a.peak_sales(assets) / 12.0 * launch_ramp(model, assets) * share
     royalty = led.royalty[on_market] * sales
     payers, payees = holder(model, on_market), led.licensor[on_market]
     # In-licensed launches refill the licensee's revenue (and so its BD budget): a year's worth.
