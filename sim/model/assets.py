@@ -81,8 +81,10 @@ def categories(rng: np.random.Generator, cumulative: np.ndarray, k: int) -> np.n
 class AssetTable:
     """Columnar state of every programme; grows as programmes are started."""
 
-    INT = {"originator": np.int32, "developer": np.int32, "stage": np.int8, "status": np.int8, "area": np.int8,
-           "modality": np.int8, "novelty": np.int8, "created": np.int32, "approved_month": np.int32}
+    # int64 for columns used as indices (firm rows, stage, area, novelty): numpy casts an index of
+    # any other integer type on every gather, and these are gathered thousands of times a month.
+    INT = {"originator": np.int64, "developer": np.int64, "stage": np.int64, "status": np.int8, "area": np.int64,
+           "modality": np.int8, "novelty": np.int64, "created": np.int32, "approved_month": np.int32}
     FLOAT = ("quality", "progress", "duration", "speed", "quality_odds", "odds_base", "peak")  # last 3: fixed at start
     BOOL = ("global_data", "core", "in_talks", "paused", "read_out")
 
@@ -96,7 +98,7 @@ class AssetTable:
             setattr(self, name, np.zeros(capacity))
         for name in self.BOOL:
             setattr(self, name, np.zeros(capacity, dtype=bool))
-        self.rights = np.full((capacity, N_REGIONS), -1, dtype=np.int32)
+        self.rights = np.full((capacity, N_REGIONS), -1, dtype=np.int64)
         # Months from the start of each stage to approval, and years from preclinical to each stage's end.
         self._to_approval = np.cumsum(np.concatenate([[0.0], params.duration[:APPROVED]]))
         self._stage_end_years = np.cumsum(params.duration[:APPROVED]) / 12.0
@@ -113,7 +115,7 @@ class AssetTable:
             arr = np.full(new_cap, -1 if name in self.INT else 0, dtype=old.dtype)
             arr[:cap] = old
             setattr(self, name, arr)
-        rights = np.full((new_cap, N_REGIONS), -1, dtype=np.int32)
+        rights = np.full((new_cap, N_REGIONS), -1, dtype=np.int64)
         rights[:cap] = self.rights
         self.rights = rights
 
@@ -157,7 +159,7 @@ class AssetTable:
 
     def start_stage(self, rng: np.random.Generator, ids: np.ndarray, china_speed: float) -> None:
         """Draw the duration of the stage each programme has just entered."""
-        stage = self.stage[ids].astype(int)
+        stage = self.stage[ids]
         china_run = (self.developer[ids] == self.originator[ids]) & (stage <= PHASE2)
         factor = np.where(china_run, china_speed, 1.0) * self.speed[ids]
         self.duration[ids] = self.p.duration[stage] * factor * rng.lognormal(0.0, self.p.duration_spread, ids.size)
@@ -189,7 +191,7 @@ class AssetTable:
 
     def _odds(self, ids: np.ndarray, stage: np.ndarray | None, quality_factor: np.ndarray | float) -> np.ndarray:
         p = self.p
-        stage = self.stage[ids].astype(int) if stage is None else stage
+        stage = self.stage[ids] if stage is None else stage
         odds = p.success[stage] * p.area_success[self.area[ids]] * quality_factor
         return np.where(stage >= APPROVED, 1.0, np.minimum(odds, p.success_cap))
 
@@ -209,7 +211,7 @@ class AssetTable:
         return functools.reduce(np.multiply, self._odds_by_stage(ids))
 
     def years_to_launch(self, ids: np.ndarray) -> np.ndarray:
-        stage = self.stage[ids].astype(int)
+        stage = self.stage[ids]
         ahead = self._to_approval
         later = ahead[APPROVED] - ahead[np.minimum(stage + 1, APPROVED)]
         current = np.where(stage < APPROVED, np.maximum(self.duration[ids] - self.progress[ids], 0.0), 0.0)
@@ -240,7 +242,7 @@ class AssetTable:
         milestone comes two years after approval.
         """
         p = self.p
-        stage = self.stage[ids].astype(int)
+        stage = self.stage[ids]
         odds = self.stage_odds(ids)[:, :APPROVED]
         reach = np.cumprod(odds, axis=1)  # chance of completing stage s
         when = self._stage_end_years  # years to the end of stage s from preclinical start

@@ -102,7 +102,7 @@ def refresh_burn(model: "LicensingMarket") -> None:
     live = a.live()
     ids = live[~a.paused[live] & (a.stage[live] < APPROVED)]
     orig = a.originator[ids]
-    cost = model.params.development.cost[a.stage[ids].astype(int)]
+    cost = model.params.development.cost[a.stage[ids]]
     share = np.where(a.developer[ids] != orig, 1.0 - model.params.terms.licensee_cost_share, 1.0)
     burn = np.bincount(orig, weights=cost * share, minlength=f.n)
     is_bt = (f.kind[: f.n] == BIOTECH) & f.alive[: f.n]
@@ -207,7 +207,7 @@ def gated(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
     a, f, p = model.assets, model.firms, model.params.seller
     orig = a.originator[ids]
     self_run = (a.developer[ids] == orig) & (f.kind[orig] == BIOTECH)
-    stage = a.stage[ids].astype(int)
+    stage = a.stage[ids]
     cost = model.params.development.cost
     extra = cost[np.minimum(stage + 1, APPROVED)] - cost[stage]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -255,7 +255,7 @@ def choose_offers(model: "LicensingMarket") -> np.ndarray:
 def ask(model: "LicensingMarket", ids: np.ndarray, sellers: np.ndarray, value: np.ndarray) -> np.ndarray:
     """A biotech's reservation price (US dollars) for rights packages worth ``value`` to a global buyer."""
     a, p = model.assets, model.params.seller
-    stage = a.stage[ids].astype(int)
+    stage = a.stage[ids]
     climate = max(model.beliefs.funding.expected, 1e-6) / p.funding_reference
     own = (p.own_value_share * p.own_by_stage[stage] * climate ** p.funding_elasticity_by_stage[stage]
            * p.own_novelty_ratio[a.novelty[ids]] * model.firms.optimism[sellers])

@@ -38,7 +38,7 @@ def newco_funding(model: "LicensingMarket", ids: np.ndarray) -> np.ndarray:
     unfunded = np.zeros(ids.size, dtype=bool)
     if newco.size == 0:
         return unfunded
-    cost = p.incubator.us_cost_multiple * p.development.cost[a.stage[ids[newco]].astype(int)]
+    cost = p.incubator.us_cost_multiple * p.development.cost[a.stage[ids[newco]]]
     owners = dev[newco]
     # An incubator funds its NewCos in programme order while its money lasts.
     order = np.lexsort((ids[newco], owners))

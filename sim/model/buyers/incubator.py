@@ -61,7 +61,7 @@ class Incubator(Buyer):
     @classmethod
     def reserve(cls, model: "LicensingMarket", js: np.ndarray, assets: np.ndarray) -> np.ndarray:
         p = model.params.incubator
-        cost = model.params.development.cost[model.assets.stage[assets].astype(int)]
+        cost = model.params.development.cost[model.assets.stage[assets]]
         return p.reserve_months * p.us_cost_multiple * cost
 
     @classmethod

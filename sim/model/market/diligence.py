@@ -66,7 +66,7 @@ class TalksTable:
 def work(model: "LicensingMarket", assets: np.ndarray) -> np.ndarray:
     """Months of diligence work at a normal pace."""
     d, a = model.params.diligence, model.assets
-    median = d.months * d.stage_factor[a.stage[assets].astype(int)] * d.novelty_factor[a.novelty[assets]]
+    median = d.months * d.stage_factor[a.stage[assets]] * d.novelty_factor[a.novelty[assets]]
     return np.maximum(1.0, median * model.rng.lognormal(0.0, d.spread, assets.size))
 
 
@@ -83,7 +83,7 @@ def open_talks(model: "LicensingMarket", offers: "Offers", o: np.ndarray, j: np.
     model.talks.append(asset=assets, seller=offers.seller[o], buyer=j, package=offers.package[o], value=value,
                        basis=basis, rival=rival, start=np.full(o.size, model.month), work=work(model, assets),
                        done=np.zeros(o.size), distressed=offers.distressed[o],
-                       stage=model.assets.stage[assets].astype(np.int64))
+                       stage=model.assets.stage[assets])
     model.talks.mask = np.concatenate([model.talks.mask, offers.mask[o]])
 
 

@@ -89,7 +89,7 @@ def build_offers(model: "LicensingMarket") -> Offers:
         z = np.zeros(0, dtype=np.int64)
         parts.append((z, z, z, z, np.zeros((0, N_REGIONS), bool), np.zeros(0, bool), np.zeros(0)))
     offers = Offers(*(np.concatenate(c) for c in zip(*parts)))
-    offers.stage = a.stage[offers.asset].astype(int)
+    offers.stage = a.stage[offers.asset]
     offers.area = a.area[offers.asset]
     offers.relied = reliance(model, offers.asset)
     offers.ask = asks(model, offers.asset, offers.seller, offers.value)

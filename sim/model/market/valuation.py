@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def reliance(model: "LicensingMarket", assets: np.ndarray) -> np.ndarray:
     """How far a buyer (of a kind with reliance factor 1) relies on China-only data in each programme."""
     a, v = model.assets, model.params.valuation
-    weight = np.maximum(v.data_weight[a.stage[assets].astype(int)], v.novelty_data_weight[a.novelty[assets]])
+    weight = np.maximum(v.data_weight[a.stage[assets]], v.novelty_data_weight[a.novelty[assets]])
     return weight * np.where(a.global_data[assets], v.global_data_reliance, 1.0)
 
 
@@ -45,7 +45,7 @@ def climate(model: "LicensingMarket", assets: np.ndarray, js: np.ndarray, distru
     """This month's multiplier of each buyer's value of each programme (pairs ``assets``, ``js``);
     ``distrusted`` (their :func:`distrust`) and ``stage``, when the caller has them already."""
     v, b = model.params.valuation, model.buyers
-    stage = model.assets.stage[assets].astype(int) if stage is None else stage
+    stage = model.assets.stage[assets] if stage is None else stage
     if distrusted is None:
         distrusted = distrust(model, assets, js)
     trust_factor = 1.0 - v.trust_sensitivity * distrusted
