@@ -236,18 +236,19 @@ def choose_offers(model: "LicensingMarket") -> np.ndarray:
     orig = a.originator[live]
     cand = ~a.in_talks[live] & f.alive[orig] & (f.kind[orig] == BIOTECH)
     ids, owners = live[cand], orig[cand]
-    ids = ids[holds_any(a.rights, ids, owners, EX_CN_FIRST)]  # it still holds an ex-China market
+    free = holds_any(a.rights, ids, owners, EX_CN_FIRST)  # it still holds an ex-China market
+    ids, owners = ids[free], owners[free]
     if ids.size == 0:
         return ids
-    owners = a.originator[ids]
     runway = f.runway(owners)
-    hold_stage = np.where(f.strategy[owners] == 1, p.hold_stage_partner, p.hold_stage_ipo)
+    partner = f.strategy[owners] == 1
+    hold_stage = np.where(partner, p.hold_stage_partner, p.hold_stage_ipo)
     held = a.core[ids] & (runway >= p.hold_runway_months) & (a.stage[ids] < hold_stage)
-    ids, owners, runway = ids[~held], owners[~held], runway[~held]
+    ids, owners, runway, partner = ids[~held], owners[~held], runway[~held], partner[~held]
     # Programmes are sold for cash: IPO-first firms shop them as their runway shortens;
     # partnership-first firms, and owners of stranded programmes, shop whenever they can.
     need = np.minimum(np.maximum(1.2 - runway / p.cash_need_months, 0.1), 1.0)
-    need = np.where((f.strategy[owners] == 1) | a.paused[ids], 1.0, need)
+    need = np.where(partner | a.paused[ids], 1.0, need)
     odds = np.minimum(np.maximum(p.offer_rate * f.bd_cap[owners] * need, 0.0), 1.0)
     return ids[model.rng.random(ids.size) < odds]
 
